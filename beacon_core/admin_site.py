@@ -1,0 +1,54 @@
+"""The admin site, opened to the admin role and gated per model by the access policy.
+
+Django admin normally trusts ``is_staff`` and model permissions; Beacon keeps
+one source of truth instead, so each ModelAdmin names its data category and asks
+:func:`governance.access.can`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from governance.access import can, has_role
+from governance.choices import Action, Role
+
+
+class BeaconAdminSite(admin.AdminSite):
+    site_header = "Beacon administration"
+    site_title = "Beacon admin"
+    index_title = "Reference data, units and accounts"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and (user.is_superuser or has_role(user, Role.ADMIN)))
+
+
+admin_site = BeaconAdminSite(name="admin")
+
+
+class CategoryAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose permissions come from the access policy for ``access_category``."""
+
+    access_category: str = ""
+
+    def _can(self, request: HttpRequest, action: str) -> bool:
+        return bool(self.access_category) and can(request.user, action, self.access_category)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, Action.VIEW)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, Action.VIEW)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._can(request, Action.CREATE)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._can(request, Action.CHANGE)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deletion of operational records is a retention decision, not an admin click.
+        return request.user.is_superuser

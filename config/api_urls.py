@@ -1,0 +1,8 @@
+"""The versioned REST API: each app contributes its own routes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("governance.api.urls")),
+    path("", include("dispatch.api.urls")),
+]

@@ -1,0 +1,195 @@
+"""Address normalisation: two spellings of one place must produce one key.
+
+Pure functions, no Django. The street line goes through usaddress-scourgify
+(USPS Publication 28 abbreviations); on top of it Beacon normalises what
+scourgify leaves apart:
+
+* unit designators: "APT 4", "#4", "UNIT 4", "STE 4" all become "#4";
+* intersections: "A / B", "B & A", "A AND B", "A @ B" become "A & B" with the
+  two streets sorted, so the order the caller said them in does not matter;
+* blocks: "1XX BLOCK OF MAIN", "100 BLK MAIN ST", "100 BLOCK MAIN" become
+  "100 BLOCK MAIN ST" and are kept as blocks, never merged with a premise;
+* ranges ("4500-4898 E SOUTHCROSS BLVD") and named places stay themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from scourgify import normalize_address_record
+from scourgify.exceptions import AddressNormalizationError
+
+KIND_PREMISE = "premise"
+KIND_BLOCK = "block"
+KIND_RANGE = "range"
+KIND_INTERSECTION = "intersection"
+KIND_STREET = "street"
+KIND_PLACE = "place"
+
+MAX_ADDRESS_LENGTH = 255
+
+
+class AddressError(ValueError):
+    """The text cannot be read as an address (empty, too long, or nonsense)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedAddress:
+    """The result of normalising one raw address."""
+
+    key: str
+    kind: str
+    street_line: str
+    unit: str = ""
+    display: str = ""
+
+
+# Street-name words scourgify does not see when there is no house number
+# (intersections, named streets): USPS Publication 28 suffixes and directionals.
+_SUFFIXES = {
+    "STREET": "ST", "STR": "ST", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "ROAD": "RD",
+    "DRIVE": "DR", "DRV": "DR", "BOULEVARD": "BLVD", "BOUL": "BLVD", "LANE": "LN", "COURT": "CT",
+    "PLACE": "PL", "PARKWAY": "PKWY", "PKY": "PKWY", "HIGHWAY": "HWY", "HIWAY": "HWY",
+    "TERRACE": "TER", "TERR": "TER", "CIRCLE": "CIR", "CIRC": "CIR", "TRAIL": "TRL",
+    "SQUARE": "SQ", "EXPRESSWAY": "EXPY", "EXPRESS": "EXPY", "FREEWAY": "FWY", "PIKE": "PIKE",
+    "ALLEY": "ALY", "CROSSING": "XING", "PLAZA": "PLZ", "POINT": "PT", "RIDGE": "RDG",
+    "CREEK": "CRK", "HEIGHTS": "HTS", "TURNPIKE": "TPKE", "LOOP": "LOOP", "WAY": "WAY",
+}
+_DIRECTIONS = {
+    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
+    "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+}
+# Designators that all name "a sub-unit of this building": merged into "#".
+_UNIT_WORDS = (
+    "APARTMENT|APT|UNIT|SUITE|STE|ROOM|RM|SPACE|SPC|LOT|TRAILER|TRLR|NUMBER|NO|NUM|#"
+)
+_UNIT_RE = re.compile(rf"(?:^|\s)(?:{_UNIT_WORDS})\.?\s*#?\s*([A-Z0-9][A-Z0-9-]*)$")
+_INTERSECTION_RE = re.compile(r"\s*(?:/|&|@|\bAND\b|\bAT\b)\s*")
+_BLOCK_RE = re.compile(r"^(\d+)(?:XX)?\s+(?:BLOCK|BLK)\s+(?:OF\s+)?(.+)$")
+_XX_BLOCK_RE = re.compile(r"^(\d+)XX\s+(.+)$")
+_RANGE_RE = re.compile(r"^(\d+)\s*-\s*(\d+)\s+(.+)$")
+_HOUSE_RE = re.compile(r"^\d+[A-Z]?\s+\S")
+_JUNK_RE = re.compile(r"[^A-Z0-9#&/@\-\s]")
+_SPACES_RE = re.compile(r"\s+")
+
+
+def _clean(text: str) -> str:
+    text = text.upper().replace(",", " ").replace(".", " ")
+    text = _JUNK_RE.sub(" ", text)
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+def normalize_street_name(text: str) -> str:
+    """Normalise a street name with no house number ("North Main Street" -> "N MAIN ST")."""
+    words = _clean(text).split()
+    out: list[str] = []
+    for i, word in enumerate(words):
+        is_last = i == len(words) - 1
+        if word in _DIRECTIONS and (i == 0 or is_last) and len(words) > 1:
+            out.append(_DIRECTIONS[word])
+        elif is_last and word in _SUFFIXES and len(words) > 1:
+            out.append(_SUFFIXES[word])
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _split_unit(text: str) -> tuple[str, str]:
+    match = _UNIT_RE.search(text)
+    if not match:
+        return text, ""
+    street = text[: match.start()].strip()
+    if not street:
+        return text, ""
+    return street, f"#{match.group(1)}"
+
+
+def _normalize_street_line(line: str) -> str:
+    """Normalise "123 North Main Street" with scourgify, falling back to word rules."""
+    try:
+        record = normalize_address_record(line)
+    except (AddressNormalizationError, ValueError, TypeError, KeyError, IndexError):
+        return normalize_street_name(line)
+    street = (record.get("address_line_1") or "").strip()
+    extra = (record.get("address_line_2") or "").strip()
+    if extra:
+        # scourgify found a unit we did not: fold it into the street line for
+        # the caller to split again with Beacon's own designator rules.
+        street = f"{street} {extra}"
+    return _SPACES_RE.sub(" ", street) or normalize_street_name(line)
+
+
+@lru_cache(maxsize=200_000)
+def normalize_address(raw: str) -> NormalizedAddress:
+    """Normalise one raw address into a key; raise :class:`AddressError` when it is unusable."""
+    if raw is None:
+        raise AddressError("Address is required.")
+    if len(raw) > MAX_ADDRESS_LENGTH * 2:
+        raise AddressError(f"Address is longer than {MAX_ADDRESS_LENGTH * 2} characters.")
+    text = _clean(raw)
+    if not text or not re.search(r"[A-Z0-9]", text):
+        raise AddressError("Address is empty.")
+
+    parts = [p for p in _INTERSECTION_RE.split(text) if p.strip()]
+    if len(parts) >= 2 and not _HOUSE_RE.match(parts[0]) or len(parts) == 2 and "/" in text:
+        streets = sorted({normalize_street_name(p) for p in parts})
+        if len(streets) == 1:
+            streets = streets * 2
+        key = " & ".join(streets)
+        return NormalizedAddress(key=key, kind=KIND_INTERSECTION, street_line=key, display=key)
+
+    block = _BLOCK_RE.match(text) or _XX_BLOCK_RE.match(text)
+    if block:
+        hundred = (int(block.group(1)) // 100) * 100 if "XX" not in block.group(0).split()[0] else int(
+            block.group(1)
+        ) * 100
+        street = _normalize_street_line(f"{hundred or 1} {block.group(2)}").split(" ", 1)[-1]
+        street, _ = _split_unit(street)
+        key = f"{hundred} BLOCK {street}"
+        return NormalizedAddress(key=key, kind=KIND_BLOCK, street_line=key, display=key)
+
+    rng = _RANGE_RE.match(text)
+    if rng:
+        street = _normalize_street_line(f"{rng.group(1)} {rng.group(3)}").split(" ", 1)[-1]
+        key = f"{int(rng.group(1))}-{int(rng.group(2))} {street}"
+        return NormalizedAddress(key=key, kind=KIND_RANGE, street_line=key, display=key)
+
+    base, unit = _split_unit(text)
+    if _HOUSE_RE.match(base):
+        street_line = _normalize_street_line(base)
+        street_line, extra_unit = _split_unit(street_line)
+        unit = unit or extra_unit
+        key = f"{street_line} {unit}".strip()
+        return NormalizedAddress(key=key, kind=KIND_PREMISE, street_line=street_line, unit=unit, display=key)
+
+    name = normalize_street_name(base)
+    key = f"{name} {unit}".strip()
+    kind = KIND_STREET if name.split()[-1] in _SUFFIXES.values() else KIND_PLACE
+    return NormalizedAddress(key=key, kind=kind, street_line=name, unit=unit, display=key)
+
+
+def normalize_locality(raw: str | None) -> str:
+    """Normalise a town/city name for the location key ("Hatfield Township" stays itself, upper-cased)."""
+    return _clean(raw or "")[:100]
+
+
+def normalize_plate(plate: str | None) -> str:
+    """Normalise a licence plate: upper case, letters and digits only ("abc-123" -> "ABC123")."""
+    return re.sub(r"[^A-Z0-9]", "", (plate or "").upper())[:16]
+
+
+def normalize_state(state: str | None) -> str:
+    """Normalise a two-letter state/province code; anything else becomes empty."""
+    code = re.sub(r"[^A-Z]", "", (state or "").upper())
+    return code if len(code) == 2 else ""
+
+
+def name_key(last_name: str, first_name: str = "") -> str:
+    """A matching key for a person's name: "LAST|FIRST", upper case, letters only."""
+
+    def _norm(text: str) -> str:
+        return re.sub(r"[^A-Z]", "", (text or "").upper())
+
+    return f"{_norm(last_name)}|{_norm(first_name)}"

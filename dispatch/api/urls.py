@@ -1,0 +1,7 @@
+"""REST routes of the dispatch domain."""
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()
+
+urlpatterns = router.urls

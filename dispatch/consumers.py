@@ -1,0 +1,85 @@
+"""Websocket transport for dispatch consoles: authenticate, authorise groups, forward events.
+
+Events carry ids and status only; a console that needs detail fetches it over
+the API, which applies access rules. Each event is re-checked against the
+user's visible agencies before it is forwarded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from dispatch.realtime import agency_group, unit_group
+from governance.access import can, visible_agency_ids
+from governance.choices import Action, Category
+
+MAX_INBOUND_BYTES = 4_096
+
+
+class DispatchConsumer(AsyncWebsocketConsumer):
+    """Live feed of call and unit changes for consoles and field devices."""
+
+    groups_joined: list[str]
+    agency_ids: set[int] | None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        allowed, agencies, unit_ids = await self._authorise(user)
+        if not allowed:
+            await self.close(code=4403)
+            return
+        self.agency_ids = agencies
+        self.groups_joined = [agency_group(a) for a in sorted(agencies or [])]
+        if agencies is None:
+            from governance.models import Agency
+
+            ids = await database_sync_to_async(lambda: list(Agency.objects.values_list("id", flat=True)))()
+            self.groups_joined = [agency_group(a) for a in ids]
+        self.groups_joined += [unit_group(u) for u in unit_ids]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
+
+    @database_sync_to_async
+    def _authorise(self, user: Any) -> tuple[bool, set[int] | None, list[int]]:
+        if not can(user, Action.VIEW, Category.CALL):
+            return False, set(), []
+        agencies = visible_agency_ids(user, Category.CALL)
+        unit_ids = list(user.units.values_list("id", flat=True))
+        return True, agencies, unit_ids
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        size = len(text_data or "") + len(bytes_data or b"")
+        if size > MAX_INBOUND_BYTES:
+            await self.send(text_data=json.dumps({"type": "error", "field": "message",
+                                                  "reason": f"message larger than {MAX_INBOUND_BYTES} bytes"}))
+            return
+        try:
+            message = json.loads(text_data or "")
+        except (json.JSONDecodeError, TypeError):
+            await self.send(text_data=json.dumps({"type": "error", "field": "message", "reason": "not JSON"}))
+            return
+        if not isinstance(message, dict) or message.get("type") != "ping":
+            await self.send(text_data=json.dumps({"type": "error", "field": "type",
+                                                  "reason": "only 'ping' is accepted"}))
+            return
+        await self.send(text_data=json.dumps({"type": "pong"}))
+
+    async def beacon_event(self, message: dict[str, Any]) -> None:
+        event = message.get("event", {})
+        agency_id = event.get("agency_id")
+        if self.agency_ids is not None and agency_id not in self.agency_ids:
+            return
+        await self.send(text_data=json.dumps(event))

@@ -1,0 +1,410 @@
+"""Tables of the dispatch domain. Invariants of one row live here; state changes live in services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from dispatch.choices import (
+    OPEN_CALL_STATUSES,
+    CallEventKind,
+    CallSource,
+    CallStatus,
+    InvolvementRole,
+    LocationKind,
+    ObservationCategory,
+    PremiseNoteKind,
+    UnitKind,
+    UnitStatus,
+)
+from governance.choices import Sensitivity
+from governance.models import Agency
+
+LAT = [MinValueValidator(-90.0), MaxValueValidator(90.0)]
+LON = [MinValueValidator(-180.0), MaxValueValidator(180.0)]
+PRIORITY = [MinValueValidator(1), MaxValueValidator(5)]
+
+
+class GeoPointMixin(models.Model):
+    """A WGS84 point plus its H3 cells (resolutions 7, 9, 11) for radius and grid queries."""
+
+    latitude = models.FloatField(null=True, blank=True, validators=LAT)
+    longitude = models.FloatField(null=True, blank=True, validators=LON)
+    h3_r7 = models.CharField(max_length=16, blank=True, default="")
+    h3_r9 = models.CharField(max_length=16, blank=True, default="")
+    h3_r11 = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class Location(GeoPointMixin):
+    """A physical place (premise, block, intersection), shared by every agency."""
+
+    address_key = models.CharField(max_length=255, help_text="Normalised address; one per place.")
+    locality = models.CharField(max_length=100, blank=True, default="", help_text="Normalised town/city.")
+    display_address = models.CharField(max_length=255)
+    raw_address = models.CharField(max_length=500, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=LocationKind.choices, default=LocationKind.PREMISE)
+    street_line = models.CharField(max_length=255, blank=True, default="")
+    unit_designator = models.CharField(max_length=32, blank=True, default="")
+    postal_code = models.CharField(max_length=10, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["address_key", "locality"], name="location_unique_key"),
+        ]
+        indexes = [
+            models.Index(fields=["h3_r9"], name="location_h3_r9"),
+            models.Index(fields=["h3_r7"], name="location_h3_r7"),
+            models.Index(fields=["h3_r11"], name="location_h3_r11"),
+            models.Index(fields=["street_line"], name="location_street"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_address
+
+
+class PremiseNote(models.Model):
+    """A note or hazard an agency keeps about a location (e.g. dog, weapons, access code)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="premise_notes")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=PremiseNoteKind.choices, default=PremiseNoteKind.NOTE)
+    text = models.TextField()
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.ROUTINE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-kind", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.text[:40]}"
+
+
+class CallType(models.Model):
+    """A kind of call (reference data) with its category and default priority."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=64, default="general")
+    default_priority = models.PositiveSmallIntegerField(default=3, validators=PRIORITY)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_priority__gte=1, default_priority__lte=5), name="calltype_priority_1_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Disposition(models.Model):
+    """How a call ended (reference data)."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class CallNumberCounter(models.Model):
+    """The last call number handed out in a year; incremented under a row lock."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class CallQuerySet(models.QuerySet["Call"]):
+    def open(self) -> CallQuerySet:
+        return self.filter(status__in=OPEN_CALL_STATUSES)
+
+
+class Call(GeoPointMixin):
+    """A call for service: who called, where, what, and what happened, with a timestamp per status."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="calls")
+    number = models.CharField(max_length=16, unique=True)
+    external_id = models.CharField(max_length=64, null=True, blank=True)
+    call_type = models.ForeignKey(CallType, on_delete=models.PROTECT, related_name="calls")
+    priority = models.PositiveSmallIntegerField(validators=PRIORITY)
+    status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.PENDING)
+    source = models.CharField(max_length=16, choices=CallSource.choices, default=CallSource.PHONE)
+    caller_name = models.CharField(max_length=200, blank=True, default="")
+    caller_phone = models.CharField(max_length=40, blank=True, default="")
+    narrative = models.TextField(blank=True, default="")
+    disposition = models.ForeignKey(
+        Disposition, null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    address_given = models.CharField(max_length=500, blank=True, default="")
+    received_at = models.DateTimeField(db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = CallQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="call_unique_external_id",
+            ),
+            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=5), name="call_priority_1_5"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "priority", "received_at"], name="call_queue"),
+            models.Index(fields=["location", "received_at"], name="call_location_time"),
+            models.Index(fields=["h3_r9", "received_at"], name="call_h3_r9_time"),
+            models.Index(fields=["h3_r7", "received_at"], name="call_h3_r7_time"),
+            models.Index(fields=["agency", "received_at"], name="call_agency_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CALL_STATUSES
+
+
+class CallEvent(models.Model):
+    """One append-only, attributed entry in a call's timeline."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=CallEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["call", "at"], name="callevent_call_time")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.kind} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Unit(GeoPointMixin):
+    """A dispatchable resource (car, ambulance, officer on foot) with its status and last AVL fix."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="units")
+    call_sign = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=UnitKind.choices, default=UnitKind.PATROL)
+    home_area = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    heading = models.FloatField(null=True, blank=True)
+    speed = models.FloatField(null=True, blank=True)
+    position_at = models.DateTimeField(null=True, blank=True)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="units")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["call_sign"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "call_sign"], name="unit_unique_call_sign"),
+        ]
+
+    def __str__(self) -> str:
+        return self.call_sign
+
+
+class UnitPosition(models.Model):
+    """One AVL fix (breadcrumb); high volume, so narrow and indexed by unit and time."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="positions")
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    latitude = models.FloatField(validators=LAT)
+    longitude = models.FloatField(validators=LON)
+    heading = models.FloatField(null=True, blank=True)
+    speed = models.FloatField(null=True, blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    h3_r9 = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            # A device re-sending a batch after a lost reply must not double the track.
+            models.UniqueConstraint(fields=["unit", "recorded_at"], name="unitposition_unique_fix"),
+        ]
+        indexes = [models.Index(fields=["recorded_at"], name="unitposition_time")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} @ {self.recorded_at:%H:%M:%S}"
+
+
+class CallAssignment(models.Model):
+    """A unit committed to a call, with the unit's own status times on that call."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="assignments")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="assignments")
+    assigned_at = models.DateTimeField()
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            # The database backs up the atomic claim: one open assignment per unit.
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(cleared_at__isnull=True), name="callassignment_one_open_per_unit"
+            ),
+        ]
+        indexes = [models.Index(fields=["call", "cleared_at"], name="callassignment_call_open")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} -> {self.call_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
+
+
+class FieldObservation(GeoPointMixin):
+    """A structured field card: what staff saw, where and when, optionally tied to a call."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="observations")
+    observed_at = models.DateTimeField(db_index=True)
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+    )
+    category = models.CharField(max_length=24, choices=ObservationCategory.choices)
+    narrative = models.TextField(blank=True, default="")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="observations")
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.ROUTINE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["location", "observed_at"], name="observation_location_time"),
+            models.Index(fields=["h3_r9", "observed_at"], name="observation_h3_r9_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} @ {self.observed_at:%Y-%m-%d %H:%M}"
+
+
+class Person(models.Model):
+    """A person known to an agency through calls or observations."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="persons")
+    last_name = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    middle_name = models.CharField(max_length=100, blank=True, default="")
+    date_of_birth = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=1, blank=True, default="", choices=[("F", "F"), ("M", "M"), ("X", "X")])
+    name_key = models.CharField(max_length=255, db_index=True, help_text="Upper-case LAST|FIRST for matching.")
+    description = models.TextField(blank=True, default="")
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.RESTRICTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name}".strip(", ")
+
+
+class Vehicle(models.Model):
+    """A vehicle known to an agency, identified by normalised plate and issuing state."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="vehicles")
+    plate = models.CharField(max_length=16, blank=True, default="")
+    plate_state = models.CharField(max_length=2, blank=True, default="")
+    make = models.CharField(max_length=40, blank=True, default="")
+    model = models.CharField(max_length=40, blank=True, default="")
+    color = models.CharField(max_length=30, blank=True, default="")
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    description = models.TextField(blank=True, default="")
+    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.RESTRICTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "plate", "plate_state"], condition=~Q(plate=""), name="vehicle_unique_plate"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate_state} {self.plate}".strip() or f"vehicle {self.pk}"
+
+
+class Involvement(models.Model):
+    """How a person or vehicle figures in a call or an observation (caller, suspect, driver, ...)."""
+
+    role = models.CharField(max_length=16, choices=InvolvementRole.choices)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements")
+    vehicle = models.ForeignKey(
+        Vehicle, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
+    )
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements")
+    observation = models.ForeignKey(
+        FieldObservation, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
+    )
+    notes = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=False, vehicle__isnull=True) | Q(person__isnull=True, vehicle__isnull=False)),
+                name="involvement_one_entity",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(call__isnull=False, observation__isnull=True) | Q(call__isnull=True, observation__isnull=False)
+                ),
+                name="involvement_one_incident",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["person", "role"], name="involvement_person_role"),
+            models.Index(fields=["vehicle", "role"], name="involvement_vehicle_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.person_id or self.vehicle_id}"

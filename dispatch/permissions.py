@@ -1,0 +1,124 @@
+"""One access function per protected dispatch model; every interface goes through these.
+
+Visibility is decided by :mod:`governance.access` (role x category x
+sensitivity, and which agencies' records the user may see). A record the user
+may not see raises ``NotFoundError`` exactly like a missing one, so nobody
+learns that it exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+
+from beacon_core.errors import NotFoundError
+from dispatch.models import Call, FieldObservation, Location, Person, PremiseNote, Unit, Vehicle
+from governance.access import can, max_sensitivity, may_write_agency, visible_agency_ids
+from governance.choices import Action, Category
+
+
+def _by_agency(qs: QuerySet[Any], user: Any, category: str) -> QuerySet[Any]:
+    agencies = visible_agency_ids(user, category)
+    if agencies is None:
+        return qs
+    if not agencies:
+        return qs.none()
+    return qs.filter(agency_id__in=agencies)
+
+
+def _by_sensitivity(qs: QuerySet[Any], user: Any, category: str) -> QuerySet[Any]:
+    return qs.filter(sensitivity__lte=max_sensitivity(user, category))
+
+
+def calls_visible_to(user: Any) -> QuerySet[Call]:
+    return _by_agency(Call.objects.all(), user, Category.CALL)
+
+
+def units_visible_to(user: Any) -> QuerySet[Unit]:
+    return _by_agency(Unit.objects.all(), user, Category.UNIT)
+
+
+def observations_visible_to(user: Any) -> QuerySet[FieldObservation]:
+    qs = _by_agency(FieldObservation.objects.all(), user, Category.FIELD_OBSERVATION)
+    return _by_sensitivity(qs, user, Category.FIELD_OBSERVATION)
+
+
+def persons_visible_to(user: Any) -> QuerySet[Person]:
+    return _by_sensitivity(_by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON)
+
+
+def vehicles_visible_to(user: Any) -> QuerySet[Vehicle]:
+    return _by_sensitivity(_by_agency(Vehicle.objects.all(), user, Category.VEHICLE), user, Category.VEHICLE)
+
+
+def premise_notes_visible_to(user: Any) -> QuerySet[PremiseNote]:
+    qs = _by_agency(PremiseNote.objects.all(), user, Category.PREMISE_NOTE)
+    return _by_sensitivity(qs, user, Category.PREMISE_NOTE)
+
+
+def locations_visible_to(user: Any) -> QuerySet[Location]:
+    # Places are physical and shared between agencies; only the role decides.
+    return Location.objects.all() if can(user, Action.VIEW, Category.LOCATION) else Location.objects.none()
+
+
+def _access(qs: QuerySet[Any], pk: Any, user: Any, category: str, for_write: bool) -> Any:
+    try:
+        obj: Model = qs.get(pk=int(pk))
+    except (TypeError, ValueError, qs.model.DoesNotExist):
+        raise NotFoundError from None
+    if for_write:
+        agency_id = getattr(obj, "agency_id", None)
+        if not can(user, Action.CHANGE, category) or (
+            agency_id is not None and not may_write_agency(user, agency_id)
+        ):
+            raise PermissionDenied(f"Not allowed to change this {category.replace('_', ' ')}.")
+    return obj
+
+
+def access_call(user: Any, call_id: Any, *, for_write: bool = False) -> Call:
+    """The call if the user may see it (and change it, with ``for_write``)."""
+    return _access(calls_visible_to(user).select_related("call_type", "location", "disposition"),
+                   call_id, user, Category.CALL, for_write)
+
+
+def access_unit(user: Any, unit_id: Any, *, for_write: bool = False) -> Unit:
+    """The unit if the user may see it (and change it, with ``for_write``)."""
+    return _access(units_visible_to(user), unit_id, user, Category.UNIT, for_write)
+
+
+def access_unit_position_write(user: Any, unit_id: Any) -> Unit:
+    """The unit whose AVL the user may post: field staff only for units they are assigned to."""
+    unit = _access(units_visible_to(user), unit_id, user, Category.UNIT, False)
+    if not can(user, Action.CREATE, Category.AVL):
+        raise PermissionDenied("Not allowed to post positions.")
+    if not user.is_superuser and not unit.users.filter(pk=user.pk).exists():
+        raise PermissionDenied("You are not signed to this unit.")
+    return unit
+
+
+def access_observation(user: Any, observation_id: Any, *, for_write: bool = False) -> FieldObservation:
+    """The observation if the user may see it."""
+    return _access(observations_visible_to(user).select_related("location"), observation_id, user,
+                   Category.FIELD_OBSERVATION, for_write)
+
+
+def access_person(user: Any, person_id: Any, *, for_write: bool = False) -> Person:
+    """The person if the user may see them."""
+    return _access(persons_visible_to(user), person_id, user, Category.PERSON, for_write)
+
+
+def access_vehicle(user: Any, vehicle_id: Any, *, for_write: bool = False) -> Vehicle:
+    """The vehicle if the user may see it."""
+    return _access(vehicles_visible_to(user), vehicle_id, user, Category.VEHICLE, for_write)
+
+
+def access_location(user: Any, location_id: Any, *, for_write: bool = False) -> Location:
+    """The location if the user's role may see locations."""
+    return _access(locations_visible_to(user), location_id, user, Category.LOCATION, for_write)
+
+
+def can_see_caller_identity(user: Any) -> bool:
+    """Caller name and phone are their own category; others see them redacted."""
+    return can(user, Action.VIEW, Category.CALLER_IDENTITY)

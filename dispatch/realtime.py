@@ -1,0 +1,70 @@
+"""Realtime events of the dispatch domain: typed payloads and the groups they go to.
+
+Only services call these, and only through ``publish_on_commit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from beacon_core.realtime import publish_on_commit
+
+DISPATCH_GROUP = "dispatch"
+
+
+def agency_group(agency_id: int) -> str:
+    """The consoles of one agency."""
+    return f"dispatch.agency.{agency_id}"
+
+
+def unit_group(unit_id: int) -> str:
+    """The devices signed in for one unit."""
+    return f"unit.{unit_id}"
+
+
+class CallEventPayload(TypedDict):
+    type: Literal["call_created", "call_updated", "call_closed"]
+    call_id: int
+    agency_id: int
+    number: str
+    status: str
+    version: int
+
+
+class UnitEventPayload(TypedDict):
+    type: Literal["unit_status_changed", "unit_moved", "unit_assigned"]
+    unit_id: int
+    agency_id: int
+    status: str
+    call_id: int | None
+    latitude: float | None
+    longitude: float | None
+
+
+def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], call: Any) -> None:
+    """Tell consoles a call changed; they fetch the detail they are allowed to see."""
+    payload: CallEventPayload = {
+        "type": kind,
+        "call_id": call.pk,
+        "agency_id": call.agency_id,
+        "number": call.number,
+        "status": call.status,
+        "version": call.version,
+    }
+    publish_on_commit([agency_group(call.agency_id)], payload)
+
+
+def publish_unit(
+    kind: Literal["unit_status_changed", "unit_moved", "unit_assigned"], unit: Any, *, call_id: int | None = None
+) -> None:
+    """Tell consoles and the unit's own devices that a unit changed."""
+    payload: UnitEventPayload = {
+        "type": kind,
+        "unit_id": unit.pk,
+        "agency_id": unit.agency_id,
+        "status": unit.status,
+        "call_id": call_id,
+        "latitude": unit.latitude,
+        "longitude": unit.longitude,
+    }
+    publish_on_commit([agency_group(unit.agency_id), unit_group(unit.pk)], payload)

@@ -1,0 +1,75 @@
+"""Reads that feed lists, boards and snapshots. Each owns its joins and applies access rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from dispatch.choices import OPEN_CALL_STATUSES
+from dispatch.models import Call, CallAssignment, CallEvent, Location, Unit
+from dispatch.permissions import (
+    calls_visible_to,
+    premise_notes_visible_to,
+    units_visible_to,
+)
+
+
+def call_list(*, user: Any) -> QuerySet[Call]:
+    """Calls the user may see, with what a list row shows."""
+    return calls_visible_to(user).select_related("call_type", "location", "disposition").order_by("-received_at")
+
+
+def call_queue(*, user: Any) -> QuerySet[Call]:
+    """Open calls by priority, then age: the dispatcher's pending queue."""
+    open_assignments = CallAssignment.objects.filter(cleared_at__isnull=True).select_related("unit")
+    return (
+        calls_visible_to(user)
+        .filter(status__in=OPEN_CALL_STATUSES)
+        .select_related("call_type", "location")
+        .prefetch_related(Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments"))
+        .order_by("priority", "received_at")
+    )
+
+
+def call_detail(*, user: Any, call_id: int) -> Call:
+    """One call with its timeline and units, for the detail view (access already checked by caller)."""
+    return (
+        calls_visible_to(user)
+        .select_related("call_type", "location", "disposition", "created_by")
+        .prefetch_related(
+            Prefetch("events", queryset=CallEvent.objects.select_related("actor").order_by("at", "id")),
+            Prefetch("assignments", queryset=CallAssignment.objects.select_related("unit")),
+        )
+        .get(pk=call_id)
+    )
+
+
+def unit_board(*, user: Any) -> QuerySet[Unit]:
+    """Active units with their open assignment's call, for the status board."""
+    open_assignments = CallAssignment.objects.filter(cleared_at__isnull=True).select_related("call")
+    return (
+        units_visible_to(user)
+        .filter(active=True)
+        .prefetch_related(Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments"))
+        .order_by("call_sign")
+    )
+
+
+def location_history(
+    *, user: Any, location: Location, now: dt.datetime | None = None, limit: int = 20
+) -> dict[str, Any]:
+    """Prior calls at a location: counts for 24 h / 7 d / 90 d and the most recent ones."""
+    now = now or timezone.now()
+    qs = calls_visible_to(user).filter(location=location)
+    counts = qs.aggregate(
+        last_24h=Count("id", filter=Q(received_at__gte=now - dt.timedelta(hours=24))),
+        last_7d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=7))),
+        last_90d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=90))),
+    )
+    recent = list(qs.select_related("call_type", "disposition").order_by("-received_at")[:limit])
+    notes = list(premise_notes_visible_to(user).filter(location=location)
+                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
+    return {"counts": counts, "recent": recent, "notes": notes}

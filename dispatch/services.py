@@ -1,0 +1,808 @@
+"""Every state change of the dispatch domain. Pages, API, consumers, tasks and commands call these.
+
+Each function is keyword-only, validates its input (raising ``DomainError``
+naming the field), runs in one transaction, and publishes realtime events only
+after commit. Contested claims (assigning a unit, changing a call's status)
+lock or conditionally update the row, never read-then-write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from beacon_core.errors import ConflictError, DomainError
+from dispatch import realtime
+from dispatch.addressing import (
+    AddressError,
+    name_key,
+    normalize_address,
+    normalize_locality,
+    normalize_plate,
+    normalize_state,
+)
+from dispatch.choices import (
+    CALL_STATUS_TIMESTAMP,
+    CALL_TRANSITIONS,
+    COMMITTED_UNIT_STATUSES,
+    OPEN_CALL_STATUSES,
+    TERMINAL_CALL_STATUSES,
+    UNIT_TRANSITIONS,
+    CallEventKind,
+    CallSource,
+    CallStatus,
+    InvolvementRole,
+    ObservationCategory,
+    PremiseNoteKind,
+    UnitStatus,
+)
+from dispatch.geo import h3_cells, valid_point
+from dispatch.models import (
+    Call,
+    CallAssignment,
+    CallEvent,
+    CallNumberCounter,
+    CallType,
+    Disposition,
+    FieldObservation,
+    Involvement,
+    Location,
+    Person,
+    PremiseNote,
+    Unit,
+    UnitPosition,
+    Vehicle,
+)
+from governance.choices import Sensitivity
+from governance.models import Agency
+
+MAX_NARRATIVE = 20_000
+MAX_POSITIONS_PER_BATCH = 1_000
+CALL_EDITABLE_FIELDS = ("call_type", "priority", "narrative", "caller_name", "caller_phone", "source")
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _check_point(latitude: Any, longitude: Any) -> tuple[float | None, float | None]:
+    if latitude is None and longitude is None:
+        return None, None
+    if latitude is None or longitude is None:
+        missing = "longitude" if longitude is None else "latitude"
+        raise DomainError("Give both latitude and longitude, or neither.", field=missing)
+    if not valid_point(latitude, longitude):
+        raise DomainError(
+            "Not a valid WGS84 point (latitude -90..90, longitude -180..180, not 0,0).", field="latitude"
+        )
+    return float(latitude), float(longitude)
+
+
+def _check_aware(value: dt.datetime | None, field: str) -> dt.datetime | None:
+    if value is not None and timezone.is_naive(value):
+        raise DomainError("Time must include a UTC offset.", field=field)
+    return value
+
+
+def _check_priority(priority: Any) -> int:
+    try:
+        value = int(priority)
+    except (TypeError, ValueError):
+        raise DomainError("Priority must be a whole number from 1 to 5.", field="priority") from None
+    if not 1 <= value <= 5:
+        raise DomainError("Priority must be a whole number from 1 to 5.", field="priority")
+    return value
+
+
+def _check_text(value: str, field: str, limit: int) -> str:
+    value = value or ""
+    if len(value) > limit:
+        raise DomainError(f"At most {limit} characters.", field=field)
+    return value
+
+
+def _event(call: Call, kind: str, actor: Any, *, text: str = "", data: Mapping[str, Any] | None = None,
+           at: dt.datetime | None = None) -> CallEvent:
+    return CallEvent.objects.create(
+        call=call, kind=kind, actor=actor if getattr(actor, "pk", None) else None, text=text,
+        data=dict(data or {}), at=at or timezone.now(),
+    )
+
+
+def _actor(actor: Any) -> Any:
+    return actor if getattr(actor, "pk", None) else None
+
+
+# --- locations -----------------------------------------------------------------------
+
+
+def location_resolve(
+    *,
+    address: str,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    locality: str = "",
+    postal_code: str = "",
+) -> Location:
+    """Return the one ``Location`` for this address, creating it (with its point and H3 cells) if new."""
+    try:
+        normalized = normalize_address(address)
+    except AddressError as exc:
+        raise DomainError(str(exc), field="address") from None
+    lat, lon = _check_point(latitude, longitude)
+    loc_key = normalize_locality(locality)
+    defaults = {
+        "display_address": normalized.display[:255],
+        "raw_address": address[:500],
+        "kind": normalized.kind,
+        "street_line": normalized.street_line[:255],
+        "unit_designator": normalized.unit[:32],
+        "postal_code": (postal_code or "")[:10],
+        "latitude": lat,
+        "longitude": lon,
+        **h3_cells(lat, lon),
+    }
+    key = normalized.key[:255]
+    try:
+        with transaction.atomic():
+            location, created = Location.objects.get_or_create(address_key=key, locality=loc_key, defaults=defaults)
+    except IntegrityError:
+        # Another request created the same place between our read and insert.
+        location, created = Location.objects.get(address_key=key, locality=loc_key), False
+    if not created and location.latitude is None and lat is not None:
+        Location.objects.filter(pk=location.pk, latitude__isnull=True).update(
+            latitude=lat, longitude=lon, **h3_cells(lat, lon)
+        )
+        location.refresh_from_db()
+    return location
+
+
+def premise_note_create(
+    *,
+    location: Location,
+    agency: Agency,
+    actor: Any,
+    text: str,
+    kind: str = PremiseNoteKind.NOTE,
+    sensitivity: int = Sensitivity.ROUTINE,
+    expires_at: dt.datetime | None = None,
+) -> PremiseNote:
+    """Record a premise note or hazard about a location for an agency."""
+    text = (text or "").strip()
+    if not text:
+        raise DomainError("A note needs text.", field="text")
+    _check_text(text, "text", 5_000)
+    if kind not in PremiseNoteKind.values:
+        raise DomainError(f"Unknown kind; use one of {', '.join(PremiseNoteKind.values)}.", field="kind")
+    if sensitivity not in Sensitivity.values:
+        raise DomainError("Unknown sensitivity level.", field="sensitivity")
+    _check_aware(expires_at, "expires_at")
+    return PremiseNote.objects.create(
+        location=location, agency=agency, kind=kind, text=text, sensitivity=sensitivity,
+        created_by=_actor(actor), expires_at=expires_at,
+    )
+
+
+# --- call numbers --------------------------------------------------------------------
+
+
+def call_numbers_allocate(*, year: int, count: int = 1) -> list[str]:
+    """Hand out ``count`` consecutive call numbers ``YYYY-NNNNNN`` for ``year``; safe under concurrency.
+
+    The counter row is updated with ``last = last + count`` inside the caller's
+    transaction, which takes the row lock (PostgreSQL) or the write lock
+    (SQLite IMMEDIATE) until commit, so two callers never get the same number.
+    """
+    if count < 1:
+        return []
+    with transaction.atomic():
+        updated = CallNumberCounter.objects.filter(year=year).update(last=F("last") + count)
+        if not updated:
+            try:
+                with transaction.atomic():
+                    CallNumberCounter.objects.create(year=year, last=count)
+            except IntegrityError:
+                CallNumberCounter.objects.filter(year=year).update(last=F("last") + count)
+        last = CallNumberCounter.objects.filter(year=year).values_list("last", flat=True).get()
+    first = last - count + 1
+    return [f"{year}-{n:06d}" for n in range(first, last + 1)]
+
+
+def _local_year(when: dt.datetime) -> int:
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    return when.astimezone(ZoneInfo(settings.BEACON_TIME_ZONE)).year
+
+
+# --- calls ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def call_create(
+    *,
+    agency: Agency,
+    actor: Any,
+    call_type: CallType,
+    priority: int | None = None,
+    source: str = CallSource.PHONE,
+    address: str = "",
+    locality: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    caller_name: str = "",
+    caller_phone: str = "",
+    narrative: str = "",
+    received_at: dt.datetime | None = None,
+    external_id: str | None = None,
+) -> Call:
+    """Log a new call for service at an address and/or point, and tell the consoles."""
+    if not call_type.active:
+        raise DomainError("This call type is retired.", field="call_type")
+    if source not in CallSource.values:
+        raise DomainError(f"Unknown source; use one of {', '.join(CallSource.values)}.", field="source")
+    lat, lon = _check_point(latitude, longitude)
+    address = (address or "").strip()
+    if not address and lat is None:
+        raise DomainError("Give an address or a point.", field="address")
+    prio = _check_priority(call_type.default_priority if priority is None else priority)
+    received = _check_aware(received_at, "received_at") or timezone.now()
+    if received > timezone.now() + dt.timedelta(minutes=5):
+        raise DomainError("Received time is in the future.", field="received_at")
+    _check_text(narrative, "narrative", MAX_NARRATIVE)
+    _check_text(caller_name, "caller_name", 200)
+    _check_text(caller_phone, "caller_phone", 40)
+    if external_id is not None:
+        _check_text(external_id, "external_id", 64)
+        if Call.objects.filter(agency=agency, external_id=external_id).exists():
+            raise ConflictError("A call with this external id already exists.", field="external_id")
+
+    location = None
+    if address:
+        location = location_resolve(address=address, latitude=lat, longitude=lon, locality=locality)
+        if lat is None and location.latitude is not None:
+            lat, lon = location.latitude, location.longitude
+    number = call_numbers_allocate(year=_local_year(received))[0]
+    call = Call.objects.create(
+        agency=agency, number=number, external_id=external_id, call_type=call_type, priority=prio,
+        status=CallStatus.PENDING, source=source, caller_name=caller_name, caller_phone=caller_phone,
+        narrative=narrative, location=location, address_given=address[:500], received_at=received,
+        latitude=lat, longitude=lon, created_by=_actor(actor), **h3_cells(lat, lon),
+    )
+    _event(call, CallEventKind.CREATED, actor, text=f"{call_type.code} P{prio}", at=received)
+    realtime.publish_call("call_created", call)
+    return call
+
+
+def _lock_call(call_id: int) -> Call:
+    try:
+        return Call.objects.select_for_update().select_related("call_type", "disposition").get(pk=call_id)
+    except Call.DoesNotExist:
+        raise DomainError("No such call.", field="call") from None
+
+
+def _bump(call: Call, fields: list[str]) -> None:
+    call.version += 1
+    call.save(update_fields=[*fields, "version", "updated_at"])
+
+
+@transaction.atomic
+def call_update(
+    *, call_id: int, actor: Any, changes: Mapping[str, Any], expected_version: int | None = None
+) -> Call:
+    """Edit a call's details; every change is kept in the timeline with old and new values."""
+    call = _lock_call(call_id)
+    if expected_version is not None and expected_version != call.version:
+        raise ConflictError(
+            "The call changed since you loaded it; reload and try again.",
+            field="version", current={"version": call.version, "status": call.status},
+        )
+    if call.status in TERMINAL_CALL_STATUSES:
+        raise ConflictError(f"The call is {call.status}; it cannot be edited.", field="status",
+                            current={"status": call.status})
+    unknown = set(changes) - set(CALL_EDITABLE_FIELDS) - {"address", "latitude", "longitude", "locality"}
+    if unknown:
+        raise DomainError(f"Not editable: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    diff: dict[str, dict[str, Any]] = {}
+    fields: list[str] = []
+
+    def _set(field: str, value: Any, shown_old: Any, shown_new: Any) -> None:
+        if getattr(call, field) != value:
+            diff[field] = {"old": shown_old, "new": shown_new}
+            setattr(call, field, value)
+            fields.append(field)
+
+    if "call_type" in changes:
+        ct = changes["call_type"]
+        if not isinstance(ct, CallType) or not ct.active:
+            raise DomainError("Unknown or retired call type.", field="call_type")
+        _set("call_type_id", ct.pk, call.call_type.code, ct.code)
+    if "priority" in changes:
+        prio = _check_priority(changes["priority"])
+        _set("priority", prio, call.priority, prio)
+    for field, limit in (("narrative", MAX_NARRATIVE), ("caller_name", 200), ("caller_phone", 40)):
+        if field in changes:
+            value = _check_text(changes[field], field, limit)
+            _set(field, value, getattr(call, field), value)
+    if "source" in changes:
+        if changes["source"] not in CallSource.values:
+            raise DomainError("Unknown source.", field="source")
+        _set("source", changes["source"], call.source, changes["source"])
+    if {"address", "latitude", "longitude"} & set(changes):
+        address = (changes.get("address", call.address_given) or "").strip()
+        lat, lon = _check_point(changes.get("latitude"), changes.get("longitude"))
+        location = (
+            location_resolve(address=address, latitude=lat, longitude=lon, locality=changes.get("locality", ""))
+            if address else None
+        )
+        if lat is None and location is not None:
+            lat, lon = location.latitude, location.longitude
+        if lat is None and location is None:
+            raise DomainError("Give an address or a point.", field="address")
+        _set("address_given", address, call.address_given, address)
+        _set("location_id", location.pk if location else None, call.location_id, location.pk if location else None)
+        _set("latitude", lat, call.latitude, lat)
+        _set("longitude", lon, call.longitude, lon)
+        for name, cell in h3_cells(lat, lon).items():
+            if getattr(call, name) != cell:
+                setattr(call, name, cell)
+                fields.append(name)
+    if not diff:
+        return call
+    _bump(call, fields)
+    _event(call, CallEventKind.EDITED, actor, data={"changes": diff})
+    realtime.publish_call("call_updated", call)
+    return call
+
+
+@transaction.atomic
+def call_add_note(*, call_id: int, actor: Any, text: str) -> CallEvent:
+    """Append a note to a call's timeline."""
+    text = (text or "").strip()
+    if not text:
+        raise DomainError("A note needs text.", field="text")
+    _check_text(text, "text", MAX_NARRATIVE)
+    call = _lock_call(call_id)
+    event = _event(call, CallEventKind.NOTE, actor, text=text)
+    _bump(call, [])
+    realtime.publish_call("call_updated", call)
+    return event
+
+
+@transaction.atomic
+def call_attach(
+    *, call_id: int, actor: Any, text: str, caller_name: str = "", caller_phone: str = ""
+) -> CallEvent:
+    """Attach new information (a second caller about the same incident) to an open call."""
+    call = _lock_call(call_id)
+    if call.status in TERMINAL_CALL_STATUSES:
+        raise ConflictError(f"The call is {call.status}; information cannot be attached.", field="call",
+                            current={"status": call.status})
+    text = _check_text((text or "").strip(), "text", MAX_NARRATIVE)
+    _check_text(caller_name, "caller_name", 200)
+    _check_text(caller_phone, "caller_phone", 40)
+    if not (text or caller_name or caller_phone):
+        raise DomainError("Nothing to attach.", field="text")
+    event = _event(
+        call, CallEventKind.ATTACHED, actor, text=text,
+        data={"caller_name": caller_name, "caller_phone": caller_phone},
+    )
+    _bump(call, [])
+    realtime.publish_call("call_updated", call)
+    return event
+
+
+def _set_call_status(call: Call, status: str, actor: Any, *, note: str = "",
+                     disposition: Disposition | None = None) -> None:
+    """Move a locked call to ``status`` if the lifecycle allows it."""
+    if status == call.status:
+        return
+    if status not in CALL_TRANSITIONS.get(call.status, frozenset()):
+        raise ConflictError(
+            f"A {call.get_status_display().lower()} call cannot become {CallStatus(status).label.lower()}.",
+            field="status", current={"status": call.status, "version": call.version},
+        )
+    old = call.status
+    now = timezone.now()
+    call.status = status
+    fields = ["status"]
+    stamp = CALL_STATUS_TIMESTAMP.get(status)
+    if stamp and getattr(call, stamp) is None or stamp in {"closed_at", "cancelled_at", "cleared_at"}:
+        setattr(call, stamp, now)
+        fields.append(stamp)
+    if disposition is not None:
+        call.disposition = disposition
+        fields.append("disposition")
+    _bump(call, fields)
+    _event(call, CallEventKind.STATUS, actor, text=note,
+           data={"old": old, "new": status, **({"disposition": disposition.code} if disposition else {})})
+    realtime.publish_call("call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call)
+
+
+def _release_units(call: Call, actor: Any) -> None:
+    """Clear every open assignment of a call and make those units available."""
+    now = timezone.now()
+    for assignment in call.assignments.select_related("unit").filter(cleared_at__isnull=True):
+        assignment.cleared_at = now
+        assignment.save(update_fields=["cleared_at"])
+        unit = assignment.unit
+        Unit.objects.filter(pk=unit.pk).update(status=UnitStatus.AVAILABLE, status_changed_at=now)
+        unit.status = UnitStatus.AVAILABLE
+        _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": "cleared"})
+        realtime.publish_unit("unit_status_changed", unit)
+
+
+@transaction.atomic
+def call_set_status(
+    *,
+    call_id: int,
+    actor: Any,
+    status: str,
+    disposition: Disposition | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Call:
+    """Move a call through its lifecycle; closing needs a disposition; clearing frees its units."""
+    if status not in CallStatus.values:
+        raise DomainError(f"Unknown status; use one of {', '.join(CallStatus.values)}.", field="status")
+    call = _lock_call(call_id)
+    if expected_version is not None and expected_version != call.version:
+        raise ConflictError("The call changed since you loaded it; reload and try again.", field="version",
+                            current={"version": call.version, "status": call.status})
+    if status == CallStatus.CLOSED:
+        if disposition is None:
+            raise DomainError("Closing a call needs a disposition.", field="disposition")
+        if not disposition.active:
+            raise DomainError("This disposition is retired.", field="disposition")
+    elif disposition is not None:
+        raise DomainError("A disposition is only given when closing.", field="disposition")
+    if status == CallStatus.DISPATCHED:
+        raise DomainError("A call becomes dispatched by assigning a unit.", field="status")
+    _check_text(note, "note", MAX_NARRATIVE)
+    if call.status == status:
+        raise ConflictError(f"The call is already {call.get_status_display().lower()}.", field="status",
+                            current={"status": call.status, "version": call.version})
+    if status == CallStatus.CLOSED and call.status == CallStatus.PENDING:
+        pass  # handled without dispatch (advice by phone, duplicate): allowed by the lifecycle
+    _set_call_status(call, status, actor, note=note, disposition=disposition)
+    if status in (CallStatus.CLEARED, CallStatus.CANCELLED, CallStatus.CLOSED):
+        _release_units(call, actor)
+    return call
+
+
+def call_close(*, call_id: int, actor: Any, disposition: Disposition, note: str = "") -> Call:
+    """Close a call with its disposition (from cleared, or from pending when handled without a unit)."""
+    with transaction.atomic():
+        call = _lock_call(call_id)
+        if call.status in (CallStatus.DISPATCHED, CallStatus.EN_ROUTE, CallStatus.ON_SCENE):
+            # Closing a call units are still on clears it first, as a dispatcher expects.
+            _set_call_status(call, CallStatus.CLEARED, actor)
+            _release_units(call, actor)
+        return call_set_status(call_id=call_id, actor=actor, status=CallStatus.CLOSED,
+                               disposition=disposition, note=note)
+
+
+# --- units ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
+    """Commit an available unit to an open call; a unit already committed elsewhere is a conflict."""
+    call = _lock_call(call_id)
+    if call.status in TERMINAL_CALL_STATUSES:
+        raise ConflictError(f"The call is {call.status}.", field="call", current={"status": call.status})
+    now = timezone.now()
+    # The claim: only a row still available flips; the loser sees 0 rows updated.
+    claimed = Unit.objects.filter(pk=unit_id, active=True, status=UnitStatus.AVAILABLE).update(
+        status=UnitStatus.DISPATCHED, status_changed_at=now
+    )
+    if not claimed:
+        unit = Unit.objects.filter(pk=unit_id).first()
+        if unit is None:
+            raise DomainError("No such unit.", field="unit")
+        if unit.agency_id != call.agency_id:
+            raise DomainError("The unit belongs to another agency.", field="unit")
+        busy_on = (
+            CallAssignment.objects.filter(unit_id=unit_id, cleared_at__isnull=True)
+            .values_list("call__number", flat=True).first()
+        )
+        raise ConflictError(
+            f"Unit {unit.call_sign} is {unit.get_status_display().lower()}"
+            + (f" on call {busy_on}." if busy_on else "."),
+            field="unit", current={"unit": unit.call_sign, "status": unit.status, "call": busy_on},
+        )
+    unit = Unit.objects.get(pk=unit_id)
+    if unit.agency_id != call.agency_id:
+        raise DomainError("The unit belongs to another agency.", field="unit")
+    try:
+        with transaction.atomic():
+            assignment = CallAssignment.objects.create(call=call, unit=unit, assigned_at=now,
+                                                       assigned_by=_actor(actor))
+    except IntegrityError:
+        raise ConflictError(f"Unit {unit.call_sign} is already committed.", field="unit",
+                            current={"unit": unit.call_sign, "status": unit.status}) from None
+    _event(call, CallEventKind.UNIT_ASSIGNED, actor, data={"unit": unit.call_sign, "unit_id": unit.pk})
+    if call.status in (CallStatus.PENDING, CallStatus.CLEARED):
+        _set_call_status(call, CallStatus.DISPATCHED, actor)
+    else:
+        _bump(call, [])
+        realtime.publish_call("call_updated", call)
+    realtime.publish_unit("unit_assigned", unit, call_id=call.pk)
+    return assignment
+
+
+_CALL_PROGRESS = {
+    UnitStatus.EN_ROUTE: (CallStatus.EN_ROUTE, (CallStatus.DISPATCHED,)),
+    UnitStatus.ON_SCENE: (CallStatus.ON_SCENE, (CallStatus.DISPATCHED, CallStatus.EN_ROUTE)),
+}
+
+
+@transaction.atomic
+def unit_set_status(*, unit_id: int, actor: Any, status: str, expected_status: str | None = None) -> Unit:
+    """Record a unit's status; on a call this moves the call forward, and 'available' clears the unit."""
+    if status not in UnitStatus.values:
+        raise DomainError(f"Unknown status; use one of {', '.join(UnitStatus.values)}.", field="status")
+    try:
+        unit = Unit.objects.select_for_update().get(pk=unit_id)
+    except Unit.DoesNotExist:
+        raise DomainError("No such unit.", field="unit") from None
+    if expected_status is not None and unit.status != expected_status:
+        raise ConflictError(f"Unit {unit.call_sign} is now {unit.get_status_display().lower()}.",
+                            field="status", current={"status": unit.status})
+    if status == unit.status:
+        return unit
+    if status not in UNIT_TRANSITIONS.get(unit.status, frozenset()):
+        raise ConflictError(
+            f"Unit {unit.call_sign} cannot go from {unit.get_status_display().lower()} to "
+            f"{UnitStatus(status).label.lower()}.",
+            field="status", current={"status": unit.status},
+        )
+    now = timezone.now()
+    assignment = (
+        CallAssignment.objects.select_related("call").filter(unit=unit, cleared_at__isnull=True).first()
+    )
+    if assignment is not None:
+        call = _lock_call(assignment.call_id)
+        if status == UnitStatus.AVAILABLE:
+            assignment.cleared_at = now
+            assignment.save(update_fields=["cleared_at"])
+            _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": "cleared"})
+            others_open = call.assignments.filter(cleared_at__isnull=True).exists()
+            if not others_open and call.status in (CallStatus.DISPATCHED, CallStatus.EN_ROUTE, CallStatus.ON_SCENE):
+                _set_call_status(call, CallStatus.CLEARED, actor)
+            else:
+                _bump(call, [])
+                realtime.publish_call("call_updated", call)
+        else:
+            stamp = "en_route_at" if status == UnitStatus.EN_ROUTE else "on_scene_at"
+            setattr(assignment, stamp, now)
+            assignment.save(update_fields=[stamp])
+            _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": status})
+            target, from_statuses = _CALL_PROGRESS[status]
+            if call.status in from_statuses:
+                _set_call_status(call, target, actor)
+            else:
+                _bump(call, [])
+                realtime.publish_call("call_updated", call)
+    elif status in COMMITTED_UNIT_STATUSES:
+        raise ConflictError(f"Unit {unit.call_sign} has no call to be {UnitStatus(status).label.lower()} to.",
+                            field="status", current={"status": unit.status})
+    unit.status = status
+    unit.status_changed_at = now
+    unit.save(update_fields=["status", "status_changed_at"])
+    realtime.publish_unit("unit_status_changed", unit, call_id=assignment.call_id if assignment else None)
+    return unit
+
+
+def unit_create(
+    *, agency: Agency, call_sign: str, kind: str = "patrol", home_area: str = "", users: Iterable[Any] = ()
+) -> Unit:
+    """Create a unit for an agency."""
+    call_sign = (call_sign or "").strip().upper()
+    if not call_sign:
+        raise DomainError("A unit needs a call sign.", field="call_sign")
+    if Unit.objects.filter(agency=agency, call_sign=call_sign).exists():
+        raise ConflictError(f"Call sign {call_sign} is taken.", field="call_sign")
+    unit = Unit.objects.create(agency=agency, call_sign=call_sign[:32], kind=kind, home_area=home_area[:64],
+                               status_changed_at=timezone.now())
+    if users:
+        unit.users.add(*users)
+    return unit
+
+
+def unit_positions_record(*, unit_id: int, positions: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Store a batch of AVL fixes (idempotent per fix time) and move the unit to the newest one.
+
+    Returns counts of fixes ``stored`` and ``duplicates`` (already stored).
+    """
+    rows: list[UnitPosition] = []
+    for i, fix in enumerate(positions):
+        if i >= MAX_POSITIONS_PER_BATCH:
+            raise DomainError(f"At most {MAX_POSITIONS_PER_BATCH} positions per batch.", field="positions")
+        lat, lon = fix.get("latitude"), fix.get("longitude")
+        if not valid_point(lat, lon):
+            raise DomainError(f"Position {i}: not a valid WGS84 point.", field="positions")
+        recorded = fix.get("recorded_at")
+        if not isinstance(recorded, dt.datetime) or timezone.is_naive(recorded):
+            raise DomainError(f"Position {i}: recorded_at must be a time with a UTC offset.", field="positions")
+        if recorded > timezone.now() + dt.timedelta(minutes=5):
+            raise DomainError(f"Position {i}: recorded_at is in the future.", field="positions")
+        rows.append(UnitPosition(
+            unit_id=unit_id, recorded_at=recorded, latitude=float(lat), longitude=float(lon),
+            heading=fix.get("heading"), speed=fix.get("speed"), accuracy=fix.get("accuracy"),
+            h3_r9=h3_cells(lat, lon)["h3_r9"],
+        ))
+    if not rows:
+        return {"stored": 0, "duplicates": 0}
+    with transaction.atomic():
+        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        before = UnitPosition.objects.filter(unit_id=unit_id).count()
+        UnitPosition.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        stored = UnitPosition.objects.filter(unit_id=unit_id).count() - before
+        newest = max(rows, key=lambda r: r.recorded_at)
+        if unit.position_at is None or newest.recorded_at > unit.position_at:
+            unit.latitude, unit.longitude = newest.latitude, newest.longitude
+            unit.heading, unit.speed, unit.position_at = newest.heading, newest.speed, newest.recorded_at
+            for name, cell in h3_cells(newest.latitude, newest.longitude).items():
+                setattr(unit, name, cell)
+            unit.save(update_fields=["latitude", "longitude", "heading", "speed", "position_at",
+                                     "h3_r7", "h3_r9", "h3_r11"])
+            realtime.publish_unit("unit_moved", unit)
+    return {"stored": stored, "duplicates": len(rows) - stored}
+
+
+# --- observations, persons, vehicles ----------------------------------------------------
+
+
+@transaction.atomic
+def observation_create(
+    *,
+    agency: Agency,
+    actor: Any,
+    category: str,
+    observed_at: dt.datetime | None = None,
+    narrative: str = "",
+    address: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    call_id: int | None = None,
+    sensitivity: int = Sensitivity.ROUTINE,
+) -> FieldObservation:
+    """File a structured field observation card."""
+    if category not in ObservationCategory.values:
+        raise DomainError(f"Unknown category; use one of {', '.join(ObservationCategory.values)}.",
+                          field="category")
+    if sensitivity not in Sensitivity.values:
+        raise DomainError("Unknown sensitivity level.", field="sensitivity")
+    lat, lon = _check_point(latitude, longitude)
+    address = (address or "").strip()
+    if not address and lat is None:
+        raise DomainError("Give an address or a point (GPS or map).", field="address")
+    observed = _check_aware(observed_at, "observed_at") or timezone.now()
+    if observed > timezone.now() + dt.timedelta(minutes=5):
+        raise DomainError("Observed time is in the future.", field="observed_at")
+    _check_text(narrative, "narrative", MAX_NARRATIVE)
+    call = None
+    if call_id is not None:
+        call = Call.objects.filter(pk=call_id, agency=agency).first()
+        if call is None:
+            raise DomainError("No such call.", field="call")
+    location = location_resolve(address=address, latitude=lat, longitude=lon) if address else None
+    if lat is None and location is not None:
+        lat, lon = location.latitude, location.longitude
+    return FieldObservation.objects.create(
+        agency=agency, observed_at=observed, location=location, category=category, narrative=narrative,
+        reported_by=_actor(actor), call=call, sensitivity=sensitivity, latitude=lat, longitude=lon,
+        **h3_cells(lat, lon),
+    )
+
+
+def person_create(
+    *,
+    agency: Agency,
+    last_name: str,
+    first_name: str = "",
+    middle_name: str = "",
+    date_of_birth: dt.date | None = None,
+    sex: str = "",
+    description: str = "",
+    sensitivity: int = Sensitivity.RESTRICTED,
+) -> Person:
+    """Record a person known to an agency."""
+    last_name = (last_name or "").strip()
+    if not last_name:
+        raise DomainError("A person needs a last name (use UNKNOWN if not known).", field="last_name")
+    for field, value in (("last_name", last_name), ("first_name", first_name), ("middle_name", middle_name)):
+        _check_text(value, field, 100)
+    if sex and sex not in {"F", "M", "X"}:
+        raise DomainError("Use F, M or X.", field="sex")
+    if date_of_birth is not None and date_of_birth > timezone.now().date():
+        raise DomainError("Date of birth is in the future.", field="date_of_birth")
+    if sensitivity not in Sensitivity.values:
+        raise DomainError("Unknown sensitivity level.", field="sensitivity")
+    return Person.objects.create(
+        agency=agency, last_name=last_name, first_name=(first_name or "").strip(),
+        middle_name=(middle_name or "").strip(), date_of_birth=date_of_birth, sex=sex,
+        name_key=name_key(last_name, first_name), description=_check_text(description, "description", 5_000),
+        sensitivity=sensitivity,
+    )
+
+
+def vehicle_get_or_create(
+    *,
+    agency: Agency,
+    plate: str = "",
+    plate_state: str = "",
+    make: str = "",
+    model: str = "",
+    color: str = "",
+    year: int | None = None,
+    description: str = "",
+    sensitivity: int = Sensitivity.RESTRICTED,
+) -> tuple[Vehicle, bool]:
+    """Return the agency's vehicle with this plate and state (normalised), creating it if new."""
+    norm_plate, norm_state = normalize_plate(plate), normalize_state(plate_state)
+    if plate and not norm_plate:
+        raise DomainError("A plate needs letters or digits.", field="plate")
+    if plate_state and not norm_state:
+        raise DomainError("Use the two-letter state or province code.", field="plate_state")
+    if not norm_plate and not (make or model or description):
+        raise DomainError("Give a plate, or a make/model/description.", field="plate")
+    if year is not None and not 1900 <= int(year) <= timezone.now().year + 1:
+        raise DomainError("Not a plausible model year.", field="year")
+    if sensitivity not in Sensitivity.values:
+        raise DomainError("Unknown sensitivity level.", field="sensitivity")
+    fields = {"make": make[:40], "model": model[:40], "color": color[:30], "year": year,
+              "description": description[:5000], "sensitivity": sensitivity}
+    if norm_plate:
+        try:
+            with transaction.atomic():
+                return Vehicle.objects.get_or_create(agency=agency, plate=norm_plate, plate_state=norm_state,
+                                                     defaults=fields)
+        except IntegrityError:
+            return Vehicle.objects.get(agency=agency, plate=norm_plate, plate_state=norm_state), False
+    return Vehicle.objects.create(agency=agency, **fields), True
+
+
+@transaction.atomic
+def involvement_create(
+    *,
+    actor: Any,
+    role: str,
+    person: Person | None = None,
+    vehicle: Vehicle | None = None,
+    call: Call | None = None,
+    observation: FieldObservation | None = None,
+    notes: str = "",
+) -> Involvement:
+    """Link a person or vehicle to a call or observation in a role (victim, suspect, driver, ...)."""
+    if role not in InvolvementRole.values:
+        raise DomainError(f"Unknown role; use one of {', '.join(InvolvementRole.values)}.", field="role")
+    if (person is None) == (vehicle is None):
+        raise DomainError("Give exactly one of person or vehicle.", field="person")
+    if (call is None) == (observation is None):
+        raise DomainError("Give exactly one of call or observation.", field="call")
+    entity_agency = (person or vehicle).agency_id  # type: ignore[union-attr]
+    incident_agency = (call or observation).agency_id  # type: ignore[union-attr]
+    if entity_agency != incident_agency:
+        raise DomainError("Person/vehicle and incident belong to different agencies.", field="person")
+    involvement = Involvement.objects.create(role=role, person=person, vehicle=vehicle, call=call,
+                                             observation=observation, notes=_check_text(notes, "notes", 500),
+                                             created_by=_actor(actor))
+    if call is not None:
+        call = _lock_call(call.pk)
+        label = str(person) if person else str(vehicle)
+        _event(call, CallEventKind.INVOLVEMENT, actor, text=f"{role}: {label}",
+               data={"role": role, "person_id": person.pk if person else None,
+                     "vehicle_id": vehicle.pk if vehicle else None})
+        _bump(call, [])
+        realtime.publish_call("call_updated", call)
+    return involvement
+
+
+OPEN_STATUSES = OPEN_CALL_STATUSES  # re-exported for interfaces that filter open calls

@@ -1,0 +1,23 @@
+"""Login required for every page unless a view opts out with ``login_not_required``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.http import HttpRequest
+
+# The API authenticates inside DRF (tokens are invisible to this middleware) and
+# answers 401/403 itself; static files and the schema docs are not pages.
+EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz")
+
+
+class LoginRequiredMiddleware(DjangoLoginRequired):
+    """Django's login-required middleware, leaving the API to DRF's own authentication."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> Any:
+        if request.path.startswith(EXEMPT_PREFIXES):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
