@@ -1,0 +1,66 @@
+# Beacon: the two set-up commands are `make run` and `make test`.
+# Both create .venv and install the locked dependencies on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run serve test test-fast test-sqlite lint format check bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: embedded mode on http://$(HOST):$(PORT)/ (SQLite + in-process jobs and realtime), with demo data
+run: install
+	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py migrate --noinput
+	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py seed_demo
+	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite with the current environment (CI sets DATABASE_URL/REDIS_URL),
+## then the core suite again on SQLite + in-process layers when a server database was used
+test: install check
+	$(BIN)/pytest $(PYTEST_ARGS)
+ifneq ($(strip $(DATABASE_URL)),)
+	DATABASE_URL= REDIS_URL= $(BIN)/pytest -m "not slow and not browser and not postgres and not redis" $(PYTEST_ARGS)
+endif
+
+## test-fast: everything except slow suites and browser journeys (local iteration)
+test-fast: install
+	$(BIN)/pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py check
+
+lint: check
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: benchmarks that print figures (see docs/benchmarks.md)
+bench: install
+	$(BIN)/python scripts/bench_import.py
+
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet --upgrade pip
+	.lockvenv/bin/pip install --quiet '.[dev]'
+	.lockvenv/bin/pip freeze --exclude beacon | grep -v '^-e' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
