@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # code, name, category, default priority (1 = most urgent)
 DEFAULT_CALL_TYPES: list[tuple[str, str, str, int]] = [
     ("ALARM", "Alarm (burglar/panic)", "property", 3),
@@ -54,3 +56,27 @@ DEFAULT_DISPOSITIONS: list[tuple[str, str]] = [
 ]
 
 IMPORTED_CATEGORY = "imported"
+
+
+def load_defaults(call_type_model: Any = None, disposition_model: Any = None) -> None:
+    """Create any missing default call types and dispositions (idempotent).
+
+    Used by the data migration (with historical models) and by tests that run
+    after a transactional flush emptied the tables.
+    """
+    if call_type_model is None or disposition_model is None:
+        from dispatch.models import CallType, Disposition
+
+        call_type_model, disposition_model = CallType, Disposition
+    existing = set(call_type_model.objects.values_list("code", flat=True))
+    call_type_model.objects.bulk_create(
+        [
+            call_type_model(code=code, name=name, category=category, default_priority=priority)
+            for code, name, category, priority in DEFAULT_CALL_TYPES
+            if code not in existing
+        ]
+    )
+    existing = set(disposition_model.objects.values_list("code", flat=True))
+    disposition_model.objects.bulk_create(
+        [disposition_model(code=code, name=name) for code, name in DEFAULT_DISPOSITIONS if code not in existing]
+    )

@@ -7,7 +7,9 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
+from dispatch.reference_data import load_defaults
 from governance.models import Agency
+from governance.services import roles_ensure
 from tests.factories import AgencyFactory, UserFactory
 
 ROLES = ("dispatcher", "field", "supervisor", "analyst", "admin", "auditor")
@@ -25,7 +27,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def agency(db: None) -> Agency:
+def reference_data(db: None) -> None:
+    """Default call types, dispositions and role groups.
+
+    Data migrations create them, but a transactional test's flush empties the
+    tables for the tests after it; restoring them here keeps tests independent.
+    """
+    load_defaults()
+    roles_ensure()
+
+
+@pytest.fixture
+def agency(reference_data: None) -> Agency:
     """The default agency every cast member works for."""
     return AgencyFactory(code="default")
 
