@@ -49,30 +49,80 @@ class NormalizedAddress:
 # Street-name words scourgify does not see when there is no house number
 # (intersections, named streets): USPS Publication 28 suffixes and directionals.
 _SUFFIXES = {
-    "STREET": "ST", "STR": "ST", "AVENUE": "AVE", "AV": "AVE", "AVEN": "AVE", "ROAD": "RD",
-    "DRIVE": "DR", "DRV": "DR", "BOULEVARD": "BLVD", "BOUL": "BLVD", "LANE": "LN", "COURT": "CT",
-    "PLACE": "PL", "PARKWAY": "PKWY", "PKY": "PKWY", "HIGHWAY": "HWY", "HIWAY": "HWY",
-    "TERRACE": "TER", "TERR": "TER", "CIRCLE": "CIR", "CIRC": "CIR", "TRAIL": "TRL",
-    "SQUARE": "SQ", "EXPRESSWAY": "EXPY", "EXPRESS": "EXPY", "FREEWAY": "FWY", "PIKE": "PIKE",
-    "ALLEY": "ALY", "CROSSING": "XING", "PLAZA": "PLZ", "POINT": "PT", "RIDGE": "RDG",
-    "CREEK": "CRK", "HEIGHTS": "HTS", "TURNPIKE": "TPKE", "LOOP": "LOOP", "WAY": "WAY",
+    "STREET": "ST",
+    "STR": "ST",
+    "AVENUE": "AVE",
+    "AV": "AVE",
+    "AVEN": "AVE",
+    "ROAD": "RD",
+    "DRIVE": "DR",
+    "DRV": "DR",
+    "BOULEVARD": "BLVD",
+    "BOUL": "BLVD",
+    "LANE": "LN",
+    "COURT": "CT",
+    "PLACE": "PL",
+    "PARKWAY": "PKWY",
+    "PKY": "PKWY",
+    "HIGHWAY": "HWY",
+    "HIWAY": "HWY",
+    "TERRACE": "TER",
+    "TERR": "TER",
+    "CIRCLE": "CIR",
+    "CIRC": "CIR",
+    "TRAIL": "TRL",
+    "SQUARE": "SQ",
+    "EXPRESSWAY": "EXPY",
+    "EXPRESS": "EXPY",
+    "FREEWAY": "FWY",
+    "PIKE": "PIKE",
+    "ALLEY": "ALY",
+    "CROSSING": "XING",
+    "PLAZA": "PLZ",
+    "POINT": "PT",
+    "RIDGE": "RDG",
+    "CREEK": "CRK",
+    "HEIGHTS": "HTS",
+    "TURNPIKE": "TPKE",
+    "LOOP": "LOOP",
+    "WAY": "WAY",
 }
 _DIRECTIONS = {
-    "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W",
-    "NORTHEAST": "NE", "NORTHWEST": "NW", "SOUTHEAST": "SE", "SOUTHWEST": "SW",
+    "NORTH": "N",
+    "SOUTH": "S",
+    "EAST": "E",
+    "WEST": "W",
+    "NORTHEAST": "NE",
+    "NORTHWEST": "NW",
+    "SOUTHEAST": "SE",
+    "SOUTHWEST": "SW",
 }
 # Designators that all name "a sub-unit of this building": merged into "#".
-_UNIT_WORDS = (
-    "APARTMENT|APT|UNIT|SUITE|STE|ROOM|RM|SPACE|SPC|LOT|TRAILER|TRLR|NUMBER|NO|NUM|#"
-)
+_DIRECTION_SET = set(_DIRECTIONS) | set(_DIRECTIONS.values())
+_UNIT_WORDS = "APARTMENT|APT|UNIT|SUITE|STE|ROOM|RM|SPACE|SPC|LOT|TRAILER|TRLR|NUMBER|NO|NUM|#"
 _UNIT_RE = re.compile(rf"(?:^|\s)(?:{_UNIT_WORDS})\.?\s*#?\s*([A-Z0-9][A-Z0-9-]*)$")
 _INTERSECTION_RE = re.compile(r"\s*(?:/|&|@|\bAND\b|\bAT\b)\s*")
+# Names with "AND"/"&" inside that are one place, not two streets.
+_PHRASES = (
+    (re.compile(r"\bAT ?(?:&|AND) ?T\b"), "ATT"),
+    (re.compile(r"\bPARK ?(?:&|AND) ?RIDE\b"), "PARK N RIDE"),
+)
 _BLOCK_RE = re.compile(r"^(\d+)(?:XX)?\s+(?:BLOCK|BLK)\s+(?:OF\s+)?(.+)$")
 _XX_BLOCK_RE = re.compile(r"^(\d+)XX\s+(.+)$")
 _RANGE_RE = re.compile(r"^(\d+)\s*-\s*(\d+)\s+(.+)$")
 _HOUSE_RE = re.compile(r"^\d+[A-Z]?\s+\S")
 _JUNK_RE = re.compile(r"[^A-Z0-9#&/@\-\s]")
 _SPACES_RE = re.compile(r"\s+")
+_DIRECTION_WORDS = (
+    "N|S|E|W|NE|NW|SE|SW|NORTH|SOUTH|EAST|WEST|NORTHEAST|NORTHWEST|SOUTHEAST|SOUTHWEST"
+)
+# "Avenue B" is a street *named* with a leading type word. scourgify reads
+# "1000 AVENUE B" right but takes the B of "1000 AVE B" (its own output) for a
+# unit, so the abbreviation is spelled out again before it is parsed.
+_AVENUE_PREFIX_RE = re.compile(
+    rf"^(\d+[A-Z]?\s+(?:(?:{_DIRECTION_WORDS})\s+)?)(?:AVE|AV|AVEN)\s+(?=\S)"
+)
+_AVENUE_WORDS = {"AVENUE", "AVE", "AV", "AVEN"}
 
 
 def _clean(text: str) -> str:
@@ -87,7 +137,11 @@ def normalize_street_name(text: str) -> str:
     out: list[str] = []
     for i, word in enumerate(words):
         is_last = i == len(words) - 1
-        if word in _DIRECTIONS and (i == 0 or is_last) and len(words) > 1:
+        leading = i == 0 or (i == 1 and words[0] in _DIRECTION_SET)
+        if word in _AVENUE_WORDS and leading and not is_last:
+            # "Avenue B": the type word leads; scourgify abbreviates it too.
+            out.append("AVE")
+        elif word in _DIRECTIONS and (i == 0 or is_last) and len(words) > 1:
             out.append(_DIRECTIONS[word])
         elif is_last and word in _SUFFIXES and len(words) > 1:
             out.append(_SUFFIXES[word])
@@ -108,6 +162,7 @@ def _split_unit(text: str) -> tuple[str, str]:
 
 def _normalize_street_line(line: str) -> str:
     """Normalise "123 North Main Street" with scourgify, falling back to word rules."""
+    line = _AVENUE_PREFIX_RE.sub(r"\1AVENUE ", line)
     try:
         record = normalize_address_record(line)
     except (AddressNormalizationError, ValueError, TypeError, KeyError, IndexError):
@@ -131,9 +186,22 @@ def normalize_address(raw: str) -> NormalizedAddress:
     text = _clean(raw)
     if not text or not re.search(r"[A-Z0-9]", text):
         raise AddressError("Address is empty.")
+    result = _normalize_clean(text)
+    if len(result.key) > MAX_ADDRESS_LENGTH:
+        # Truncating would merge two long (and surely wrong) addresses into one place.
+        raise AddressError(f"Address is longer than {MAX_ADDRESS_LENGTH} characters.")
+    return result
 
+
+def _normalize_clean(text: str) -> NormalizedAddress:
+    """Classify and normalise already-cleaned text (upper case, no stray punctuation)."""
+    for phrase, replacement in _PHRASES:
+        text = phrase.sub(replacement, text)
     parts = [p for p in _INTERSECTION_RE.split(text) if p.strip()]
-    if len(parts) >= 2 and not _HOUSE_RE.match(parts[0]) or len(parts) == 2 and "/" in text:
+    # Two or more streets, at least one without a house number: a corner. The
+    # test must not depend on the order of the parts, or "A & B" (how the key
+    # is shown) could classify differently from the "B / A" it came from.
+    if len(parts) >= 2 and not all(_HOUSE_RE.match(p) for p in parts):
         streets = sorted({normalize_street_name(p) for p in parts})
         if len(streets) == 1:
             streets = streets * 2
@@ -142,9 +210,11 @@ def normalize_address(raw: str) -> NormalizedAddress:
 
     block = _BLOCK_RE.match(text) or _XX_BLOCK_RE.match(text)
     if block:
-        hundred = (int(block.group(1)) // 100) * 100 if "XX" not in block.group(0).split()[0] else int(
-            block.group(1)
-        ) * 100
+        hundred = (
+            (int(block.group(1)) // 100) * 100
+            if "XX" not in block.group(0).split()[0]
+            else int(block.group(1)) * 100
+        )
         street = _normalize_street_line(f"{hundred or 1} {block.group(2)}").split(" ", 1)[-1]
         street, _ = _split_unit(street)
         key = f"{hundred} BLOCK {street}"
@@ -162,7 +232,9 @@ def normalize_address(raw: str) -> NormalizedAddress:
         street_line, extra_unit = _split_unit(street_line)
         unit = unit or extra_unit
         key = f"{street_line} {unit}".strip()
-        return NormalizedAddress(key=key, kind=KIND_PREMISE, street_line=street_line, unit=unit, display=key)
+        return NormalizedAddress(
+            key=key, kind=KIND_PREMISE, street_line=street_line, unit=unit, display=key
+        )
 
     name = normalize_street_name(base)
     key = f"{name} {unit}".strip()
