@@ -26,9 +26,7 @@ TERMINAL_CALL_STATUSES = (CallStatus.CLOSED, CallStatus.CANCELLED)
 # ever reporting en route; a call may be handled by phone and closed from
 # pending); going backwards, or leaving a terminal state, is not.
 CALL_TRANSITIONS: dict[str, frozenset[str]] = {
-    CallStatus.PENDING: frozenset(
-        {CallStatus.DISPATCHED, CallStatus.CLOSED, CallStatus.CANCELLED}
-    ),
+    CallStatus.PENDING: frozenset({CallStatus.DISPATCHED, CallStatus.CLOSED, CallStatus.CANCELLED}),
     CallStatus.DISPATCHED: frozenset(
         {CallStatus.EN_ROUTE, CallStatus.ON_SCENE, CallStatus.CLEARED, CallStatus.CANCELLED}
     ),
@@ -94,7 +92,9 @@ COMMITTED_UNIT_STATUSES = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatu
 # leaving a call goes through clearing it.
 UNIT_TRANSITIONS: dict[str, frozenset[str]] = {
     UnitStatus.AVAILABLE: frozenset({UnitStatus.OUT_OF_SERVICE, UnitStatus.OFF_DUTY}),
-    UnitStatus.DISPATCHED: frozenset({UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.AVAILABLE}),
+    UnitStatus.DISPATCHED: frozenset(
+        {UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.AVAILABLE}
+    ),
     UnitStatus.EN_ROUTE: frozenset({UnitStatus.ON_SCENE, UnitStatus.AVAILABLE}),
     UnitStatus.ON_SCENE: frozenset({UnitStatus.AVAILABLE}),
     UnitStatus.OUT_OF_SERVICE: frozenset({UnitStatus.AVAILABLE, UnitStatus.OFF_DUTY}),

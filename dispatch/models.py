@@ -44,10 +44,14 @@ class Location(GeoPointMixin):
     """A physical place (premise, block, intersection), shared by every agency."""
 
     address_key = models.CharField(max_length=255, help_text="Normalised address; one per place.")
-    locality = models.CharField(max_length=100, blank=True, default="", help_text="Normalised town/city.")
+    locality = models.CharField(
+        max_length=100, blank=True, default="", help_text="Normalised town/city."
+    )
     display_address = models.CharField(max_length=255)
     raw_address = models.CharField(max_length=500, blank=True, default="")
-    kind = models.CharField(max_length=16, choices=LocationKind.choices, default=LocationKind.PREMISE)
+    kind = models.CharField(
+        max_length=16, choices=LocationKind.choices, default=LocationKind.PREMISE
+    )
     street_line = models.CharField(max_length=255, blank=True, default="")
     unit_designator = models.CharField(max_length=32, blank=True, default="")
     postal_code = models.CharField(max_length=10, blank=True, default="")
@@ -73,9 +77,13 @@ class PremiseNote(models.Model):
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="premise_notes")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=8, choices=PremiseNoteKind.choices, default=PremiseNoteKind.NOTE)
+    kind = models.CharField(
+        max_length=8, choices=PremiseNoteKind.choices, default=PremiseNoteKind.NOTE
+    )
     text = models.TextField()
-    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.ROUTINE)
+    sensitivity = models.PositiveSmallIntegerField(
+        choices=Sensitivity.choices, default=Sensitivity.ROUTINE
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -102,7 +110,8 @@ class CallType(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(default_priority__gte=1, default_priority__lte=5), name="calltype_priority_1_5"
+                condition=Q(default_priority__gte=1, default_priority__lte=5),
+                name="calltype_priority_1_5",
             ),
         ]
 
@@ -155,7 +164,9 @@ class Call(GeoPointMixin):
     disposition = models.ForeignKey(
         Disposition, null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
     )
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="calls")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
     address_given = models.CharField(max_length=500, blank=True, default="")
     received_at = models.DateTimeField(db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -179,7 +190,9 @@ class Call(GeoPointMixin):
                 condition=Q(external_id__isnull=False),
                 name="call_unique_external_id",
             ),
-            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=5), name="call_priority_1_5"),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1, priority__lte=5), name="call_priority_1_5"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "priority", "received_at"], name="call_queue"),
@@ -224,7 +237,9 @@ class Unit(GeoPointMixin):
     call_sign = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=UnitKind.choices, default=UnitKind.PATROL)
     home_area = models.CharField(max_length=64, blank=True, default="")
-    status = models.CharField(max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE)
+    status = models.CharField(
+        max_length=16, choices=UnitStatus.choices, default=UnitStatus.AVAILABLE
+    )
     status_changed_at = models.DateTimeField(null=True, blank=True)
     heading = models.FloatField(null=True, blank=True)
     speed = models.FloatField(null=True, blank=True)
@@ -284,7 +299,9 @@ class CallAssignment(models.Model):
         constraints = [
             # The database backs up the atomic claim: one open assignment per unit.
             models.UniqueConstraint(
-                fields=["unit"], condition=Q(cleared_at__isnull=True), name="callassignment_one_open_per_unit"
+                fields=["unit"],
+                condition=Q(cleared_at__isnull=True),
+                name="callassignment_one_open_per_unit",
             ),
         ]
         indexes = [models.Index(fields=["call", "cleared_at"], name="callassignment_call_open")]
@@ -310,8 +327,12 @@ class FieldObservation(GeoPointMixin):
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="observations")
-    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.ROUTINE)
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="observations"
+    )
+    sensitivity = models.PositiveSmallIntegerField(
+        choices=Sensitivity.choices, default=Sensitivity.ROUTINE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -332,10 +353,16 @@ class Person(models.Model):
     first_name = models.CharField(max_length=100, blank=True, default="")
     middle_name = models.CharField(max_length=100, blank=True, default="")
     date_of_birth = models.DateField(null=True, blank=True)
-    sex = models.CharField(max_length=1, blank=True, default="", choices=[("F", "F"), ("M", "M"), ("X", "X")])
-    name_key = models.CharField(max_length=255, db_index=True, help_text="Upper-case LAST|FIRST for matching.")
+    sex = models.CharField(
+        max_length=1, blank=True, default="", choices=[("F", "F"), ("M", "M"), ("X", "X")]
+    )
+    name_key = models.CharField(
+        max_length=255, db_index=True, help_text="Upper-case LAST|FIRST for matching."
+    )
     description = models.TextField(blank=True, default="")
-    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.RESTRICTED)
+    sensitivity = models.PositiveSmallIntegerField(
+        choices=Sensitivity.choices, default=Sensitivity.RESTRICTED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -356,13 +383,17 @@ class Vehicle(models.Model):
     color = models.CharField(max_length=30, blank=True, default="")
     year = models.PositiveSmallIntegerField(null=True, blank=True)
     description = models.TextField(blank=True, default="")
-    sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices, default=Sensitivity.RESTRICTED)
+    sensitivity = models.PositiveSmallIntegerField(
+        choices=Sensitivity.choices, default=Sensitivity.RESTRICTED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["agency", "plate", "plate_state"], condition=~Q(plate=""), name="vehicle_unique_plate"
+                fields=["agency", "plate", "plate_state"],
+                condition=~Q(plate=""),
+                name="vehicle_unique_plate",
             ),
         ]
 
@@ -374,13 +405,21 @@ class Involvement(models.Model):
     """How a person or vehicle figures in a call or an observation (caller, suspect, driver, ...)."""
 
     role = models.CharField(max_length=16, choices=InvolvementRole.choices)
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
+    )
     vehicle = models.ForeignKey(
         Vehicle, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
     )
-    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements")
+    call = models.ForeignKey(
+        Call, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
+    )
     observation = models.ForeignKey(
-        FieldObservation, null=True, blank=True, on_delete=models.CASCADE, related_name="involvements"
+        FieldObservation,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="involvements",
     )
     notes = models.CharField(max_length=500, blank=True, default="")
     created_by = models.ForeignKey(
@@ -391,12 +430,16 @@ class Involvement(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=(Q(person__isnull=False, vehicle__isnull=True) | Q(person__isnull=True, vehicle__isnull=False)),
+                condition=(
+                    Q(person__isnull=False, vehicle__isnull=True)
+                    | Q(person__isnull=True, vehicle__isnull=False)
+                ),
                 name="involvement_one_entity",
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(call__isnull=False, observation__isnull=True) | Q(call__isnull=True, observation__isnull=False)
+                    Q(call__isnull=False, observation__isnull=True)
+                    | Q(call__isnull=True, observation__isnull=False)
                 ),
                 name="involvement_one_incident",
             ),

@@ -9,6 +9,7 @@ lock or conditionally update the row, never read-then-write.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -63,7 +64,14 @@ from governance.models import Agency
 
 MAX_NARRATIVE = 20_000
 MAX_POSITIONS_PER_BATCH = 1_000
-CALL_EDITABLE_FIELDS = ("call_type", "priority", "narrative", "caller_name", "caller_phone", "source")
+CALL_EDITABLE_FIELDS = (
+    "call_type",
+    "priority",
+    "narrative",
+    "caller_name",
+    "caller_phone",
+    "source",
+)
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -77,7 +85,8 @@ def _check_point(latitude: Any, longitude: Any) -> tuple[float | None, float | N
         raise DomainError("Give both latitude and longitude, or neither.", field=missing)
     if not valid_point(latitude, longitude):
         raise DomainError(
-            "Not a valid WGS84 point (latitude -90..90, longitude -180..180, not 0,0).", field="latitude"
+            "Not a valid WGS84 point (latitude -90..90, longitude -180..180, not 0,0).",
+            field="latitude",
         )
     return float(latitude), float(longitude)
 
@@ -92,7 +101,9 @@ def _check_priority(priority: Any) -> int:
     try:
         value = int(priority)
     except (TypeError, ValueError):
-        raise DomainError("Priority must be a whole number from 1 to 5.", field="priority") from None
+        raise DomainError(
+            "Priority must be a whole number from 1 to 5.", field="priority"
+        ) from None
     if not 1 <= value <= 5:
         raise DomainError("Priority must be a whole number from 1 to 5.", field="priority")
     return value
@@ -105,11 +116,22 @@ def _check_text(value: str, field: str, limit: int) -> str:
     return value
 
 
-def _event(call: Call, kind: str, actor: Any, *, text: str = "", data: Mapping[str, Any] | None = None,
-           at: dt.datetime | None = None) -> CallEvent:
+def _event(
+    call: Call,
+    kind: str,
+    actor: Any,
+    *,
+    text: str = "",
+    data: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> CallEvent:
     return CallEvent.objects.create(
-        call=call, kind=kind, actor=actor if getattr(actor, "pk", None) else None, text=text,
-        data=dict(data or {}), at=at or timezone.now(),
+        call=call,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        text=text,
+        data=dict(data or {}),
+        at=at or timezone.now(),
     )
 
 
@@ -149,7 +171,9 @@ def location_resolve(
     key = normalized.key[:255]
     try:
         with transaction.atomic():
-            location, created = Location.objects.get_or_create(address_key=key, locality=loc_key, defaults=defaults)
+            location, created = Location.objects.get_or_create(
+                address_key=key, locality=loc_key, defaults=defaults
+            )
     except IntegrityError:
         # Another request created the same place between our read and insert.
         location, created = Location.objects.get(address_key=key, locality=loc_key), False
@@ -177,13 +201,20 @@ def premise_note_create(
         raise DomainError("A note needs text.", field="text")
     _check_text(text, "text", 5_000)
     if kind not in PremiseNoteKind.values:
-        raise DomainError(f"Unknown kind; use one of {', '.join(PremiseNoteKind.values)}.", field="kind")
+        raise DomainError(
+            f"Unknown kind; use one of {', '.join(PremiseNoteKind.values)}.", field="kind"
+        )
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
     _check_aware(expires_at, "expires_at")
     return PremiseNote.objects.create(
-        location=location, agency=agency, kind=kind, text=text, sensitivity=sensitivity,
-        created_by=_actor(actor), expires_at=expires_at,
+        location=location,
+        agency=agency,
+        kind=kind,
+        text=text,
+        sensitivity=sensitivity,
+        created_by=_actor(actor),
+        expires_at=expires_at,
     )
 
 
@@ -245,7 +276,9 @@ def call_create(
     if not call_type.active:
         raise DomainError("This call type is retired.", field="call_type")
     if source not in CallSource.values:
-        raise DomainError(f"Unknown source; use one of {', '.join(CallSource.values)}.", field="source")
+        raise DomainError(
+            f"Unknown source; use one of {', '.join(CallSource.values)}.", field="source"
+        )
     lat, lon = _check_point(latitude, longitude)
     address = (address or "").strip()
     if not address and lat is None:
@@ -268,20 +301,46 @@ def call_create(
         if lat is None and location.latitude is not None:
             lat, lon = location.latitude, location.longitude
     number = call_numbers_allocate(year=_local_year(received))[0]
-    call = Call.objects.create(
-        agency=agency, number=number, external_id=external_id, call_type=call_type, priority=prio,
-        status=CallStatus.PENDING, source=source, caller_name=caller_name, caller_phone=caller_phone,
-        narrative=narrative, location=location, address_given=address[:500], received_at=received,
-        latitude=lat, longitude=lon, created_by=_actor(actor), **h3_cells(lat, lon),
-    )
+    try:
+        with transaction.atomic():
+            call = Call.objects.create(
+                agency=agency,
+                number=number,
+                external_id=external_id,
+                call_type=call_type,
+                priority=prio,
+                status=CallStatus.PENDING,
+                source=source,
+                caller_name=caller_name,
+                caller_phone=caller_phone,
+                narrative=narrative,
+                location=location,
+                address_given=address[:500],
+                received_at=received,
+                latitude=lat,
+                longitude=lon,
+                created_by=_actor(actor),
+                **h3_cells(lat, lon),
+            )
+    except IntegrityError:
+        # Two imports of the same external id raced past the exists() check above.
+        raise ConflictError(
+            "A call with this external id already exists.", field="external_id"
+        ) from None
     _event(call, CallEventKind.CREATED, actor, text=f"{call_type.code} P{prio}", at=received)
     realtime.publish_call("call_created", call)
     return call
 
 
 def _lock_call(call_id: int) -> Call:
+    # ``of=("self",)``: PostgreSQL refuses FOR UPDATE on the nullable side of the
+    # outer join that select_related("disposition") needs; only the call row is locked.
     try:
-        return Call.objects.select_for_update().select_related("call_type", "disposition").get(pk=call_id)
+        return (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("call_type", "disposition")
+            .get(pk=call_id)
+        )
     except Call.DoesNotExist:
         raise DomainError("No such call.", field="call") from None
 
@@ -300,12 +359,18 @@ def call_update(
     if expected_version is not None and expected_version != call.version:
         raise ConflictError(
             "The call changed since you loaded it; reload and try again.",
-            field="version", current={"version": call.version, "status": call.status},
+            field="version",
+            current={"version": call.version, "status": call.status},
         )
     if call.status in TERMINAL_CALL_STATUSES:
-        raise ConflictError(f"The call is {call.status}; it cannot be edited.", field="status",
-                            current={"status": call.status})
-    unknown = set(changes) - set(CALL_EDITABLE_FIELDS) - {"address", "latitude", "longitude", "locality"}
+        raise ConflictError(
+            f"The call is {call.status}; it cannot be edited.",
+            field="status",
+            current={"status": call.status},
+        )
+    unknown = (
+        set(changes) - set(CALL_EDITABLE_FIELDS) - {"address", "latitude", "longitude", "locality"}
+    )
     if unknown:
         raise DomainError(f"Not editable: {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
     diff: dict[str, dict[str, Any]] = {}
@@ -337,15 +402,23 @@ def call_update(
         address = (changes.get("address", call.address_given) or "").strip()
         lat, lon = _check_point(changes.get("latitude"), changes.get("longitude"))
         location = (
-            location_resolve(address=address, latitude=lat, longitude=lon, locality=changes.get("locality", ""))
-            if address else None
+            location_resolve(
+                address=address, latitude=lat, longitude=lon, locality=changes.get("locality", "")
+            )
+            if address
+            else None
         )
         if lat is None and location is not None:
             lat, lon = location.latitude, location.longitude
         if lat is None and location is None:
             raise DomainError("Give an address or a point.", field="address")
         _set("address_given", address, call.address_given, address)
-        _set("location_id", location.pk if location else None, call.location_id, location.pk if location else None)
+        _set(
+            "location_id",
+            location.pk if location else None,
+            call.location_id,
+            location.pk if location else None,
+        )
         _set("latitude", lat, call.latitude, lat)
         _set("longitude", lon, call.longitude, lon)
         for name, cell in h3_cells(lat, lon).items():
@@ -381,15 +454,21 @@ def call_attach(
     """Attach new information (a second caller about the same incident) to an open call."""
     call = _lock_call(call_id)
     if call.status in TERMINAL_CALL_STATUSES:
-        raise ConflictError(f"The call is {call.status}; information cannot be attached.", field="call",
-                            current={"status": call.status})
+        raise ConflictError(
+            f"The call is {call.status}; information cannot be attached.",
+            field="call",
+            current={"status": call.status},
+        )
     text = _check_text((text or "").strip(), "text", MAX_NARRATIVE)
     _check_text(caller_name, "caller_name", 200)
     _check_text(caller_phone, "caller_phone", 40)
     if not (text or caller_name or caller_phone):
         raise DomainError("Nothing to attach.", field="text")
     event = _event(
-        call, CallEventKind.ATTACHED, actor, text=text,
+        call,
+        CallEventKind.ATTACHED,
+        actor,
+        text=text,
         data={"caller_name": caller_name, "caller_phone": caller_phone},
     )
     _bump(call, [])
@@ -397,31 +476,48 @@ def call_attach(
     return event
 
 
-def _set_call_status(call: Call, status: str, actor: Any, *, note: str = "",
-                     disposition: Disposition | None = None) -> None:
+def _set_call_status(
+    call: Call, status: str, actor: Any, *, note: str = "", disposition: Disposition | None = None
+) -> None:
     """Move a locked call to ``status`` if the lifecycle allows it."""
     if status == call.status:
         return
     if status not in CALL_TRANSITIONS.get(call.status, frozenset()):
         raise ConflictError(
             f"A {call.get_status_display().lower()} call cannot become {CallStatus(status).label.lower()}.",
-            field="status", current={"status": call.status, "version": call.version},
+            field="status",
+            current={"status": call.status, "version": call.version},
         )
     old = call.status
     now = timezone.now()
     call.status = status
     fields = ["status"]
     stamp = CALL_STATUS_TIMESTAMP.get(status)
-    if stamp and getattr(call, stamp) is None or stamp in {"closed_at", "cancelled_at", "cleared_at"}:
+    # First arrival times (dispatched, en route, on scene) survive a re-dispatch;
+    # the ending times always record the latest ending.
+    if stamp and (
+        getattr(call, stamp) is None or stamp in {"closed_at", "cancelled_at", "cleared_at"}
+    ):
         setattr(call, stamp, now)
         fields.append(stamp)
     if disposition is not None:
         call.disposition = disposition
         fields.append("disposition")
     _bump(call, fields)
-    _event(call, CallEventKind.STATUS, actor, text=note,
-           data={"old": old, "new": status, **({"disposition": disposition.code} if disposition else {})})
-    realtime.publish_call("call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call)
+    _event(
+        call,
+        CallEventKind.STATUS,
+        actor,
+        text=note,
+        data={
+            "old": old,
+            "new": status,
+            **({"disposition": disposition.code} if disposition else {}),
+        },
+    )
+    realtime.publish_call(
+        "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
+    )
 
 
 def _release_units(call: Call, actor: Any) -> None:
@@ -433,7 +529,12 @@ def _release_units(call: Call, actor: Any) -> None:
         unit = assignment.unit
         Unit.objects.filter(pk=unit.pk).update(status=UnitStatus.AVAILABLE, status_changed_at=now)
         unit.status = UnitStatus.AVAILABLE
-        _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": "cleared"})
+        _event(
+            call,
+            CallEventKind.UNIT_STATUS,
+            actor,
+            data={"unit": unit.call_sign, "status": "cleared"},
+        )
         realtime.publish_unit("unit_status_changed", unit)
 
 
@@ -449,11 +550,16 @@ def call_set_status(
 ) -> Call:
     """Move a call through its lifecycle; closing needs a disposition; clearing frees its units."""
     if status not in CallStatus.values:
-        raise DomainError(f"Unknown status; use one of {', '.join(CallStatus.values)}.", field="status")
+        raise DomainError(
+            f"Unknown status; use one of {', '.join(CallStatus.values)}.", field="status"
+        )
     call = _lock_call(call_id)
     if expected_version is not None and expected_version != call.version:
-        raise ConflictError("The call changed since you loaded it; reload and try again.", field="version",
-                            current={"version": call.version, "status": call.status})
+        raise ConflictError(
+            "The call changed since you loaded it; reload and try again.",
+            field="version",
+            current={"version": call.version, "status": call.status},
+        )
     if status == CallStatus.CLOSED:
         if disposition is None:
             raise DomainError("Closing a call needs a disposition.", field="disposition")
@@ -465,8 +571,11 @@ def call_set_status(
         raise DomainError("A call becomes dispatched by assigning a unit.", field="status")
     _check_text(note, "note", MAX_NARRATIVE)
     if call.status == status:
-        raise ConflictError(f"The call is already {call.get_status_display().lower()}.", field="status",
-                            current={"status": call.status, "version": call.version})
+        raise ConflictError(
+            f"The call is already {call.get_status_display().lower()}.",
+            field="status",
+            current={"status": call.status, "version": call.version},
+        )
     if status == CallStatus.CLOSED and call.status == CallStatus.PENDING:
         pass  # handled without dispatch (advice by phone, duplicate): allowed by the lifecycle
     _set_call_status(call, status, actor, note=note, disposition=disposition)
@@ -475,16 +584,37 @@ def call_set_status(
     return call
 
 
-def call_close(*, call_id: int, actor: Any, disposition: Disposition, note: str = "") -> Call:
+def call_close(
+    *,
+    call_id: int,
+    actor: Any,
+    disposition: Disposition,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Call:
     """Close a call with its disposition (from cleared, or from pending when handled without a unit)."""
     with transaction.atomic():
         call = _lock_call(call_id)
+        if expected_version is not None and expected_version != call.version:
+            raise ConflictError(
+                "The call changed since you loaded it; reload and try again.",
+                field="version",
+                current={"version": call.version, "status": call.status},
+            )
+        if disposition is None:
+            # Checked before any clearing so a refused close changes nothing.
+            raise DomainError("Closing a call needs a disposition.", field="disposition")
         if call.status in (CallStatus.DISPATCHED, CallStatus.EN_ROUTE, CallStatus.ON_SCENE):
             # Closing a call units are still on clears it first, as a dispatcher expects.
             _set_call_status(call, CallStatus.CLEARED, actor)
             _release_units(call, actor)
-        return call_set_status(call_id=call_id, actor=actor, status=CallStatus.CLOSED,
-                               disposition=disposition, note=note)
+        return call_set_status(
+            call_id=call_id,
+            actor=actor,
+            status=CallStatus.CLOSED,
+            disposition=disposition,
+            note=note,
+        )
 
 
 # --- units ---------------------------------------------------------------------------
@@ -493,40 +623,53 @@ def call_close(*, call_id: int, actor: Any, disposition: Disposition, note: str 
 @transaction.atomic
 def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
     """Commit an available unit to an open call; a unit already committed elsewhere is a conflict."""
+    # Lock order everywhere: the call, then its units (see unit_set_status).
     call = _lock_call(call_id)
     if call.status in TERMINAL_CALL_STATUSES:
-        raise ConflictError(f"The call is {call.status}.", field="call", current={"status": call.status})
-    now = timezone.now()
-    # The claim: only a row still available flips; the loser sees 0 rows updated.
-    claimed = Unit.objects.filter(pk=unit_id, active=True, status=UnitStatus.AVAILABLE).update(
-        status=UnitStatus.DISPATCHED, status_changed_at=now
-    )
-    if not claimed:
-        unit = Unit.objects.filter(pk=unit_id).first()
-        if unit is None:
-            raise DomainError("No such unit.", field="unit")
-        if unit.agency_id != call.agency_id:
-            raise DomainError("The unit belongs to another agency.", field="unit")
-        busy_on = (
-            CallAssignment.objects.filter(unit_id=unit_id, cleared_at__isnull=True)
-            .values_list("call__number", flat=True).first()
-        )
         raise ConflictError(
-            f"Unit {unit.call_sign} is {unit.get_status_display().lower()}"
-            + (f" on call {busy_on}." if busy_on else "."),
-            field="unit", current={"unit": unit.call_sign, "status": unit.status, "call": busy_on},
+            f"The call is {call.status}.",
+            field="call",
+            current={"status": call.status, "version": call.version},
         )
-    unit = Unit.objects.get(pk=unit_id)
+    unit = Unit.objects.filter(pk=unit_id).first()
+    if unit is None:
+        raise DomainError("No such unit.", field="unit")
     if unit.agency_id != call.agency_id:
         raise DomainError("The unit belongs to another agency.", field="unit")
+    now = timezone.now()
+    # The claim: only a row still available flips; the loser sees 0 rows updated.
+    claimed = Unit.objects.filter(
+        pk=unit_id, agency_id=call.agency_id, active=True, status=UnitStatus.AVAILABLE
+    ).update(status=UnitStatus.DISPATCHED, status_changed_at=now)
+    if not claimed:
+        unit.refresh_from_db()
+        busy_on = (
+            CallAssignment.objects.filter(unit_id=unit_id, cleared_at__isnull=True)
+            .values_list("call__number", flat=True)
+            .first()
+        )
+        state = unit.get_status_display().lower() if unit.active else "inactive"
+        raise ConflictError(
+            f"Unit {unit.call_sign} is {state}" + (f" on call {busy_on}." if busy_on else "."),
+            field="unit",
+            current={"unit": unit.call_sign, "status": unit.status, "call": busy_on},
+        )
+    unit.status, unit.status_changed_at = UnitStatus.DISPATCHED, now
     try:
         with transaction.atomic():
-            assignment = CallAssignment.objects.create(call=call, unit=unit, assigned_at=now,
-                                                       assigned_by=_actor(actor))
+            assignment = CallAssignment.objects.create(
+                call=call, unit=unit, assigned_at=now, assigned_by=_actor(actor)
+            )
     except IntegrityError:
-        raise ConflictError(f"Unit {unit.call_sign} is already committed.", field="unit",
-                            current={"unit": unit.call_sign, "status": unit.status}) from None
-    _event(call, CallEventKind.UNIT_ASSIGNED, actor, data={"unit": unit.call_sign, "unit_id": unit.pk})
+        # The partial unique index backs up the claim if a status was edited by hand.
+        raise ConflictError(
+            f"Unit {unit.call_sign} is already committed.",
+            field="unit",
+            current={"unit": unit.call_sign, "status": unit.status},
+        ) from None
+    _event(
+        call, CallEventKind.UNIT_ASSIGNED, actor, data={"unit": unit.call_sign, "unit_id": unit.pk}
+    )
     if call.status in (CallStatus.PENDING, CallStatus.CLEARED):
         _set_call_status(call, CallStatus.DISPATCHED, actor)
     else:
@@ -543,37 +686,68 @@ _CALL_PROGRESS = {
 
 
 @transaction.atomic
-def unit_set_status(*, unit_id: int, actor: Any, status: str, expected_status: str | None = None) -> Unit:
+def unit_set_status(
+    *, unit_id: int, actor: Any, status: str, expected_status: str | None = None
+) -> Unit:
     """Record a unit's status; on a call this moves the call forward, and 'available' clears the unit."""
     if status not in UnitStatus.values:
-        raise DomainError(f"Unknown status; use one of {', '.join(UnitStatus.values)}.", field="status")
+        raise DomainError(
+            f"Unknown status; use one of {', '.join(UnitStatus.values)}.", field="status"
+        )
+    # Lock the unit's call before the unit, the same order as unit_assign and
+    # call_set_status (call, then units); the opposite order deadlocks on
+    # PostgreSQL when a dispatcher cancels a call while its unit reports a status.
+    open_call_id = (
+        CallAssignment.objects.filter(unit_id=unit_id, cleared_at__isnull=True)
+        .values_list("call_id", flat=True)
+        .first()
+    )
+    locked_call = _lock_call(open_call_id) if open_call_id is not None else None
     try:
         unit = Unit.objects.select_for_update().get(pk=unit_id)
     except Unit.DoesNotExist:
         raise DomainError("No such unit.", field="unit") from None
     if expected_status is not None and unit.status != expected_status:
-        raise ConflictError(f"Unit {unit.call_sign} is now {unit.get_status_display().lower()}.",
-                            field="status", current={"status": unit.status})
+        raise ConflictError(
+            f"Unit {unit.call_sign} is now {unit.get_status_display().lower()}.",
+            field="status",
+            current={"status": unit.status},
+        )
     if status == unit.status:
         return unit
     if status not in UNIT_TRANSITIONS.get(unit.status, frozenset()):
         raise ConflictError(
             f"Unit {unit.call_sign} cannot go from {unit.get_status_display().lower()} to "
             f"{UnitStatus(status).label.lower()}.",
-            field="status", current={"status": unit.status},
+            field="status",
+            current={"status": unit.status},
         )
     now = timezone.now()
-    assignment = (
-        CallAssignment.objects.select_related("call").filter(unit=unit, cleared_at__isnull=True).first()
-    )
-    if assignment is not None:
-        call = _lock_call(assignment.call_id)
+    assignment = CallAssignment.objects.filter(unit=unit, cleared_at__isnull=True).first()
+    if (assignment.call_id if assignment else None) != open_call_id:
+        # The unit was assigned or released between our read and the locks.
+        raise ConflictError(
+            f"Unit {unit.call_sign} changed calls meanwhile; reload and try again.",
+            field="status",
+            current={"status": unit.status},
+        )
+    if assignment is not None and locked_call is not None:
+        call = locked_call
         if status == UnitStatus.AVAILABLE:
             assignment.cleared_at = now
             assignment.save(update_fields=["cleared_at"])
-            _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": "cleared"})
+            _event(
+                call,
+                CallEventKind.UNIT_STATUS,
+                actor,
+                data={"unit": unit.call_sign, "status": "cleared"},
+            )
             others_open = call.assignments.filter(cleared_at__isnull=True).exists()
-            if not others_open and call.status in (CallStatus.DISPATCHED, CallStatus.EN_ROUTE, CallStatus.ON_SCENE):
+            if not others_open and call.status in (
+                CallStatus.DISPATCHED,
+                CallStatus.EN_ROUTE,
+                CallStatus.ON_SCENE,
+            ):
                 _set_call_status(call, CallStatus.CLEARED, actor)
             else:
                 _bump(call, [])
@@ -582,7 +756,12 @@ def unit_set_status(*, unit_id: int, actor: Any, status: str, expected_status: s
             stamp = "en_route_at" if status == UnitStatus.EN_ROUTE else "on_scene_at"
             setattr(assignment, stamp, now)
             assignment.save(update_fields=[stamp])
-            _event(call, CallEventKind.UNIT_STATUS, actor, data={"unit": unit.call_sign, "status": status})
+            _event(
+                call,
+                CallEventKind.UNIT_STATUS,
+                actor,
+                data={"unit": unit.call_sign, "status": status},
+            )
             target, from_statuses = _CALL_PROGRESS[status]
             if call.status in from_statuses:
                 _set_call_status(call, target, actor)
@@ -590,17 +769,27 @@ def unit_set_status(*, unit_id: int, actor: Any, status: str, expected_status: s
                 _bump(call, [])
                 realtime.publish_call("call_updated", call)
     elif status in COMMITTED_UNIT_STATUSES:
-        raise ConflictError(f"Unit {unit.call_sign} has no call to be {UnitStatus(status).label.lower()} to.",
-                            field="status", current={"status": unit.status})
+        raise ConflictError(
+            f"Unit {unit.call_sign} has no call to be {UnitStatus(status).label.lower()} to.",
+            field="status",
+            current={"status": unit.status},
+        )
     unit.status = status
     unit.status_changed_at = now
     unit.save(update_fields=["status", "status_changed_at"])
-    realtime.publish_unit("unit_status_changed", unit, call_id=assignment.call_id if assignment else None)
+    realtime.publish_unit(
+        "unit_status_changed", unit, call_id=assignment.call_id if assignment else None
+    )
     return unit
 
 
 def unit_create(
-    *, agency: Agency, call_sign: str, kind: str = "patrol", home_area: str = "", users: Iterable[Any] = ()
+    *,
+    agency: Agency,
+    call_sign: str,
+    kind: str = "patrol",
+    home_area: str = "",
+    users: Iterable[Any] = (),
 ) -> Unit:
     """Create a unit for an agency."""
     call_sign = (call_sign or "").strip().upper()
@@ -608,14 +797,34 @@ def unit_create(
         raise DomainError("A unit needs a call sign.", field="call_sign")
     if Unit.objects.filter(agency=agency, call_sign=call_sign).exists():
         raise ConflictError(f"Call sign {call_sign} is taken.", field="call_sign")
-    unit = Unit.objects.create(agency=agency, call_sign=call_sign[:32], kind=kind, home_area=home_area[:64],
-                               status_changed_at=timezone.now())
+    unit = Unit.objects.create(
+        agency=agency,
+        call_sign=call_sign[:32],
+        kind=kind,
+        home_area=home_area[:64],
+        status_changed_at=timezone.now(),
+    )
     if users:
         unit.users.add(*users)
     return unit
 
 
-def unit_positions_record(*, unit_id: int, positions: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def _optional_number(value: Any, index: int, name: str) -> float | None:
+    """A finite float or None; anything else is refused naming the batch field."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise DomainError(f"Position {index}: {name} must be a number.", field="positions")
+    return number
+
+
+def unit_positions_record(
+    *, unit_id: int, positions: Iterable[Mapping[str, Any]]
+) -> dict[str, int]:
     """Store a batch of AVL fixes (idempotent per fix time) and move the unit to the newest one.
 
     Returns counts of fixes ``stored`` and ``duplicates`` (already stored).
@@ -623,35 +832,66 @@ def unit_positions_record(*, unit_id: int, positions: Iterable[Mapping[str, Any]
     rows: list[UnitPosition] = []
     for i, fix in enumerate(positions):
         if i >= MAX_POSITIONS_PER_BATCH:
-            raise DomainError(f"At most {MAX_POSITIONS_PER_BATCH} positions per batch.", field="positions")
+            raise DomainError(
+                f"At most {MAX_POSITIONS_PER_BATCH} positions per batch.", field="positions"
+            )
+        if not isinstance(fix, Mapping):
+            raise DomainError(f"Position {i}: expected an object.", field="positions")
         lat, lon = fix.get("latitude"), fix.get("longitude")
-        if not valid_point(lat, lon):
+        if isinstance(lat, bool) or isinstance(lon, bool) or not valid_point(lat, lon):
             raise DomainError(f"Position {i}: not a valid WGS84 point.", field="positions")
         recorded = fix.get("recorded_at")
         if not isinstance(recorded, dt.datetime) or timezone.is_naive(recorded):
-            raise DomainError(f"Position {i}: recorded_at must be a time with a UTC offset.", field="positions")
+            raise DomainError(
+                f"Position {i}: recorded_at must be a time with a UTC offset.", field="positions"
+            )
         if recorded > timezone.now() + dt.timedelta(minutes=5):
             raise DomainError(f"Position {i}: recorded_at is in the future.", field="positions")
-        rows.append(UnitPosition(
-            unit_id=unit_id, recorded_at=recorded, latitude=float(lat), longitude=float(lon),
-            heading=fix.get("heading"), speed=fix.get("speed"), accuracy=fix.get("accuracy"),
-            h3_r9=h3_cells(lat, lon)["h3_r9"],
-        ))
+        extras = {
+            name: _optional_number(fix.get(name), i, name)
+            for name in ("heading", "speed", "accuracy")
+        }
+        rows.append(
+            UnitPosition(
+                unit_id=unit_id,
+                recorded_at=recorded,
+                latitude=float(lat),
+                longitude=float(lon),
+                **extras,
+                h3_r9=h3_cells(lat, lon)["h3_r9"],
+            )
+        )
     if not rows:
         return {"stored": 0, "duplicates": 0}
     with transaction.atomic():
-        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        unit = Unit.objects.select_for_update().filter(pk=unit_id).first()
+        if unit is None:
+            raise DomainError("No such unit.", field="unit")
         before = UnitPosition.objects.filter(unit_id=unit_id).count()
         UnitPosition.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         stored = UnitPosition.objects.filter(unit_id=unit_id).count() - before
         newest = max(rows, key=lambda r: r.recorded_at)
         if unit.position_at is None or newest.recorded_at > unit.position_at:
             unit.latitude, unit.longitude = newest.latitude, newest.longitude
-            unit.heading, unit.speed, unit.position_at = newest.heading, newest.speed, newest.recorded_at
+            unit.heading, unit.speed, unit.position_at = (
+                newest.heading,
+                newest.speed,
+                newest.recorded_at,
+            )
             for name, cell in h3_cells(newest.latitude, newest.longitude).items():
                 setattr(unit, name, cell)
-            unit.save(update_fields=["latitude", "longitude", "heading", "speed", "position_at",
-                                     "h3_r7", "h3_r9", "h3_r11"])
+            unit.save(
+                update_fields=[
+                    "latitude",
+                    "longitude",
+                    "heading",
+                    "speed",
+                    "position_at",
+                    "h3_r7",
+                    "h3_r9",
+                    "h3_r11",
+                ]
+            )
             realtime.publish_unit("unit_moved", unit)
     return {"stored": stored, "duplicates": len(rows) - stored}
 
@@ -675,8 +915,10 @@ def observation_create(
 ) -> FieldObservation:
     """File a structured field observation card."""
     if category not in ObservationCategory.values:
-        raise DomainError(f"Unknown category; use one of {', '.join(ObservationCategory.values)}.",
-                          field="category")
+        raise DomainError(
+            f"Unknown category; use one of {', '.join(ObservationCategory.values)}.",
+            field="category",
+        )
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
     lat, lon = _check_point(latitude, longitude)
@@ -696,8 +938,16 @@ def observation_create(
     if lat is None and location is not None:
         lat, lon = location.latitude, location.longitude
     return FieldObservation.objects.create(
-        agency=agency, observed_at=observed, location=location, category=category, narrative=narrative,
-        reported_by=_actor(actor), call=call, sensitivity=sensitivity, latitude=lat, longitude=lon,
+        agency=agency,
+        observed_at=observed,
+        location=location,
+        category=category,
+        narrative=narrative,
+        reported_by=_actor(actor),
+        call=call,
+        sensitivity=sensitivity,
+        latitude=lat,
+        longitude=lon,
         **h3_cells(lat, lon),
     )
 
@@ -716,8 +966,14 @@ def person_create(
     """Record a person known to an agency."""
     last_name = (last_name or "").strip()
     if not last_name:
-        raise DomainError("A person needs a last name (use UNKNOWN if not known).", field="last_name")
-    for field, value in (("last_name", last_name), ("first_name", first_name), ("middle_name", middle_name)):
+        raise DomainError(
+            "A person needs a last name (use UNKNOWN if not known).", field="last_name"
+        )
+    for field, value in (
+        ("last_name", last_name),
+        ("first_name", first_name),
+        ("middle_name", middle_name),
+    ):
         _check_text(value, field, 100)
     if sex and sex not in {"F", "M", "X"}:
         raise DomainError("Use F, M or X.", field="sex")
@@ -726,9 +982,14 @@ def person_create(
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
     return Person.objects.create(
-        agency=agency, last_name=last_name, first_name=(first_name or "").strip(),
-        middle_name=(middle_name or "").strip(), date_of_birth=date_of_birth, sex=sex,
-        name_key=name_key(last_name, first_name), description=_check_text(description, "description", 5_000),
+        agency=agency,
+        last_name=last_name,
+        first_name=(first_name or "").strip(),
+        middle_name=(middle_name or "").strip(),
+        date_of_birth=date_of_birth,
+        sex=sex,
+        name_key=name_key(last_name, first_name),
+        description=_check_text(description, "description", 5_000),
         sensitivity=sensitivity,
     )
 
@@ -753,19 +1014,33 @@ def vehicle_get_or_create(
         raise DomainError("Use the two-letter state or province code.", field="plate_state")
     if not norm_plate and not (make or model or description):
         raise DomainError("Give a plate, or a make/model/description.", field="plate")
-    if year is not None and not 1900 <= int(year) <= timezone.now().year + 1:
-        raise DomainError("Not a plausible model year.", field="year")
+    if year is not None:
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise DomainError("The model year must be a number.", field="year") from None
+        if not 1900 <= year <= timezone.now().year + 1:
+            raise DomainError("Not a plausible model year.", field="year")
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
-    fields = {"make": make[:40], "model": model[:40], "color": color[:30], "year": year,
-              "description": description[:5000], "sensitivity": sensitivity}
+    fields = {
+        "make": make[:40],
+        "model": model[:40],
+        "color": color[:30],
+        "year": year,
+        "description": description[:5000],
+        "sensitivity": sensitivity,
+    }
     if norm_plate:
         try:
             with transaction.atomic():
-                return Vehicle.objects.get_or_create(agency=agency, plate=norm_plate, plate_state=norm_state,
-                                                     defaults=fields)
+                return Vehicle.objects.get_or_create(
+                    agency=agency, plate=norm_plate, plate_state=norm_state, defaults=fields
+                )
         except IntegrityError:
-            return Vehicle.objects.get(agency=agency, plate=norm_plate, plate_state=norm_state), False
+            return Vehicle.objects.get(
+                agency=agency, plate=norm_plate, plate_state=norm_state
+            ), False
     return Vehicle.objects.create(agency=agency, **fields), True
 
 
@@ -782,7 +1057,9 @@ def involvement_create(
 ) -> Involvement:
     """Link a person or vehicle to a call or observation in a role (victim, suspect, driver, ...)."""
     if role not in InvolvementRole.values:
-        raise DomainError(f"Unknown role; use one of {', '.join(InvolvementRole.values)}.", field="role")
+        raise DomainError(
+            f"Unknown role; use one of {', '.join(InvolvementRole.values)}.", field="role"
+        )
     if (person is None) == (vehicle is None):
         raise DomainError("Give exactly one of person or vehicle.", field="person")
     if (call is None) == (observation is None):
@@ -790,16 +1067,32 @@ def involvement_create(
     entity_agency = (person or vehicle).agency_id  # type: ignore[union-attr]
     incident_agency = (call or observation).agency_id  # type: ignore[union-attr]
     if entity_agency != incident_agency:
-        raise DomainError("Person/vehicle and incident belong to different agencies.", field="person")
-    involvement = Involvement.objects.create(role=role, person=person, vehicle=vehicle, call=call,
-                                             observation=observation, notes=_check_text(notes, "notes", 500),
-                                             created_by=_actor(actor))
+        raise DomainError(
+            "Person/vehicle and incident belong to different agencies.", field="person"
+        )
+    involvement = Involvement.objects.create(
+        role=role,
+        person=person,
+        vehicle=vehicle,
+        call=call,
+        observation=observation,
+        notes=_check_text(notes, "notes", 500),
+        created_by=_actor(actor),
+    )
     if call is not None:
         call = _lock_call(call.pk)
         label = str(person) if person else str(vehicle)
-        _event(call, CallEventKind.INVOLVEMENT, actor, text=f"{role}: {label}",
-               data={"role": role, "person_id": person.pk if person else None,
-                     "vehicle_id": vehicle.pk if vehicle else None})
+        _event(
+            call,
+            CallEventKind.INVOLVEMENT,
+            actor,
+            text=f"{role}: {label}",
+            data={
+                "role": role,
+                "person_id": person.pk if person else None,
+                "vehicle_id": vehicle.pk if vehicle else None,
+            },
+        )
         _bump(call, [])
         realtime.publish_call("call_updated", call)
     return involvement
