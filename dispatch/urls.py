@@ -3,6 +3,14 @@ from django.urls import path
 from dispatch import views
 
 urlpatterns = [
+    path("console/", views.console_page, name="console"),
+    path("console/snapshot.json", views.console_snapshot, name="console-snapshot"),
+    path("console/context.json", views.console_context, name="console-context"),
+    path("console/suggest.json", views.console_suggest, name="console-suggest"),
+    path("console/calls/<int:call_id>.json", views.console_call, name="console-call"),
+    path("field/", views.field_page, name="field"),
+    path("field/snapshot.json", views.field_snapshot, name="field-snapshot"),
+    path("field/observe/", views.field_observe, name="field-observe"),
     path("calls/", views.call_list_page, name="call-list"),
     path("calls/<int:call_id>/", views.call_detail_page, name="call-detail"),
 ]

@@ -1,23 +1,72 @@
-"""Dispatch pages. The full console arrives with the console issue; these list and show calls."""
+"""Dispatch pages: the dispatcher console, the field view, and call list/detail.
+
+Views are thin: they check access through governance/dispatch permission
+functions, read through selectors, and write through services (the console's
+writes go through the REST API, which calls the same services).
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
 
-from beacon_core.errors import NotFoundError
-from dispatch import selectors
-from dispatch.permissions import access_call, can_see_caller_identity
-from governance.access import can
+from beacon_core.errors import DomainError, NotFoundError
+from dispatch import board, selectors, services
+from dispatch.choices import ObservationCategory, UnitStatus
+from dispatch.context import (
+    closest_available_units,
+    hazard_points,
+    intake_context,
+    location_lookup,
+    location_suggest,
+    unit_current_call,
+    unit_recent_calls,
+)
+from dispatch.models import CallType, Disposition, Involvement
+from dispatch.permissions import (
+    access_call,
+    access_location,
+    can_see_caller_identity,
+    persons_visible_to,
+    vehicles_visible_to,
+)
+from dispatch.console_config import console_settings
+from governance.access import can, user_agency_id
 from governance.choices import Action, Category
+
+
+def _require(request: HttpRequest, action: str, category: str) -> None:
+    if not can(request.user, action, category):
+        raise PermissionDenied
+
+
+def _float(value: str | None, field: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise DomainError("Not a number.", field=field) from None
+
+
+def _bad_request(exc: DomainError) -> JsonResponse:
+    return JsonResponse(exc.errors, status=exc.status_code)
+
+
+# --- calls list / detail (plain pages) -----------------------------------------------
 
 
 def call_list_page(request: HttpRequest) -> HttpResponse:
     """Recent calls the user may see, newest first."""
-    if not can(request.user, Action.VIEW, Category.CALL):
-        raise PermissionDenied
+    _require(request, Action.VIEW, Category.CALL)
     page = Paginator(selectors.call_list(user=request.user), 50).get_page(request.GET.get("page"))
     return render(request, "dispatch/call_list.html", {"page": page})
 
@@ -31,3 +80,220 @@ def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:
     call = selectors.call_detail(user=request.user, call_id=call_id)
     return render(request, "dispatch/call_detail.html",
                   {"call": call, "show_caller": can_see_caller_identity(request.user)})
+
+
+# --- dispatcher console ----------------------------------------------------------------
+
+
+def _map_config() -> dict[str, Any]:
+    """Map centre, zoom and tile URL from settings; no tile URL means a plain background (offline)."""
+    leaflet = django_settings.LEAFLET_CONFIG
+    tiles = leaflet.get("TILES")
+    return {
+        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
+        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
+        "tiles": tiles if isinstance(tiles, str) and tiles else None,
+    }
+
+
+
+def console_page(request: HttpRequest) -> HttpResponse:
+    """The dispatcher console: intake, context, queue, call detail, unit board, live map."""
+    if not (can(request.user, Action.CREATE, Category.CALL) and can(request.user, Action.CHANGE, Category.UNIT)):
+        if can(request.user, Action.CREATE, Category.AVL):
+            return redirect("field")
+        raise PermissionDenied
+    call_types = list(CallType.objects.filter(active=True).values("code", "name", "category", "default_priority"))
+    dispositions = list(Disposition.objects.filter(active=True).values("code", "name"))
+    config = {
+        "callTypes": call_types,
+        "dispositions": dispositions,
+        "settings": console_settings(),
+        "canSeePersons": can(request.user, Action.VIEW, Category.PERSON),
+        "map": _map_config(),
+        "urls": {
+            "snapshot": reverse("console-snapshot"),
+            "context": reverse("console-context"),
+            "suggest": reverse("console-suggest"),
+            "callDetail": reverse("console-call", args=[0]),
+            "ws": "/ws/dispatch/",
+            "api": "/api/v1/",
+        },
+    }
+    return render(request, "dispatch/console.html", {"config_json": config, "unit_statuses": UnitStatus.choices})
+
+
+@require_GET
+def console_snapshot(request: HttpRequest) -> JsonResponse:
+    """Open calls (queue + map) and the unit board, in one read; the console's resync point."""
+    _require(request, Action.VIEW, Category.CALL)
+    calls = [board.call_row(c) for c in selectors.call_queue(user=request.user)]
+    units = (
+        [board.unit_row(u) for u in selectors.unit_board(user=request.user)]
+        if can(request.user, Action.VIEW, Category.UNIT) else []
+    )
+    hazards = hazard_points(user=request.user)
+    return JsonResponse({"calls": calls, "units": units, "hazards": hazards})
+
+
+@require_GET
+def console_context(request: HttpRequest) -> JsonResponse:
+    """Intake context for an address and/or point (and closest available units)."""
+    _require(request, Action.VIEW, Category.CALL)
+    try:
+        lat, lon = _float(request.GET.get("lat"), "lat"), _float(request.GET.get("lon"), "lon")
+    except DomainError as exc:
+        return _bad_request(exc)
+    address = request.GET.get("address", "")[:500]
+    location = None
+    if request.GET.get("location"):
+        try:
+            location = access_location(request.user, request.GET["location"])
+        except NotFoundError:
+            return JsonResponse({"location": ["No such location."]}, status=400)
+    elif address:
+        location = location_lookup(address=address, locality=request.GET.get("locality", ""))
+    category = None
+    if request.GET.get("call_type"):
+        category = CallType.objects.filter(code=request.GET["call_type"]).values_list("category", flat=True).first()
+    exclude = request.GET.get("exclude")
+    settings = console_settings()
+    ctx = intake_context(
+        user=request.user, location=location, latitude=lat, longitude=lon, call_type_category=category,
+        exclude_call_id=int(exclude) if exclude and exclude.isdigit() else None,
+        radius_m=settings["context_radius_m"], duplicate_radius_m=settings["duplicate_radius_m"],
+        duplicate_window_min=settings["duplicate_window_min"],
+    )
+    data = board.context_json(ctx)
+    if ctx.latitude is not None and ctx.longitude is not None:
+        data["closest_units"] = closest_available_units(
+            user=request.user, latitude=ctx.latitude, longitude=ctx.longitude
+        )
+    else:
+        data["closest_units"] = []
+    return JsonResponse(data)
+
+
+@require_GET
+def console_suggest(request: HttpRequest) -> JsonResponse:
+    """Known locations matching typed text (normalised)."""
+    _require(request, Action.VIEW, Category.LOCATION)
+    found = location_suggest(query=request.GET.get("q", "")[:200])
+    return JsonResponse({
+        "results": [
+            {"id": loc.pk, "address": loc.display_address, "locality": loc.locality, "kind": loc.kind,
+             "latitude": loc.latitude, "longitude": loc.longitude}
+            for loc in found
+        ]
+    })
+
+
+def _involvements_for(request: HttpRequest, call_id: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    if can(request.user, Action.VIEW, Category.PERSON):
+        for inv in Involvement.objects.filter(call_id=call_id, person__in=persons_visible_to(request.user)) \
+                .select_related("person"):
+            rows.append({"kind": "person", "id": inv.person_id, "label": str(inv.person), "role": inv.role})
+    if can(request.user, Action.VIEW, Category.VEHICLE):
+        for inv in Involvement.objects.filter(call_id=call_id, vehicle__in=vehicles_visible_to(request.user)) \
+                .select_related("vehicle"):
+            v = inv.vehicle
+            rows.append({"kind": "vehicle", "id": inv.vehicle_id,
+                         "label": f"{v} {v.color} {v.make} {v.model}".strip(), "role": inv.role})
+    return rows
+
+
+@require_GET
+def console_call(request: HttpRequest, call_id: int) -> JsonResponse:
+    """One call for the console's detail panel."""
+    try:
+        access_call(request.user, call_id)
+    except NotFoundError:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    call = selectors.call_detail(user=request.user, call_id=call_id)
+    return JsonResponse(board.call_detail(
+        call, show_caller=can_see_caller_identity(request.user), involvements=_involvements_for(request, call_id)
+    ))
+
+
+# --- field view ----------------------------------------------------------------------------
+
+
+def _my_units(request: HttpRequest) -> list[Any]:
+    from dispatch.permissions import units_visible_to
+
+    return list(units_visible_to(request.user).filter(users=request.user, active=True).order_by("call_sign"))
+
+
+def field_page(request: HttpRequest) -> HttpResponse:
+    """The phone view: my unit's current call, status buttons, my recent calls, AVL sharing."""
+    _require(request, Action.VIEW, Category.CALL)
+    units = _my_units(request)
+    config = {
+        "units": [{"id": u.pk, "call_sign": u.call_sign} for u in units],
+        "urls": {"snapshot": reverse("field-snapshot"), "ws": "/ws/dispatch/", "api": "/api/v1/",
+                 "observe": reverse("field-observe")},
+    }
+    return render(request, "dispatch/field.html", {"config_json": config, "units": units})
+
+
+@require_GET
+def field_snapshot(request: HttpRequest) -> JsonResponse:
+    """My units, each with its current call (detail, hazards) and recent calls."""
+    _require(request, Action.VIEW, Category.CALL)
+    out = []
+    for unit in _my_units(request):
+        current = unit_current_call(unit=unit, user=request.user)
+        detail = None
+        hazards: list[dict[str, Any]] = []
+        if current is not None:
+            call = selectors.call_detail(user=request.user, call_id=current.pk)
+            detail = board.call_detail(call, show_caller=can_see_caller_identity(request.user),
+                                       involvements=_involvements_for(request, call.pk))
+            if call.location_id:
+                hazards = [
+                    {"kind": n.kind, "text": n.text}
+                    for n in selectors.location_history(user=request.user, location=call.location)["notes"]
+                ]
+        recent = [board.call_row(c) for c in unit_recent_calls(unit=unit, user=request.user)]
+        out.append({
+            "unit": {"id": unit.pk, "call_sign": unit.call_sign, "status": unit.status,
+                     "status_label": unit.get_status_display()},
+            "call": detail, "hazards": hazards, "recent": recent,
+        })
+    return JsonResponse({"units": out})
+
+
+def field_observe(request: HttpRequest) -> HttpResponse:
+    """The field observation card: one thumb, GPS or map, validated like the API."""
+    _require(request, Action.CREATE, Category.FIELD_OBSERVATION)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        values = {k: request.POST.get(k, "") for k in
+                  ("category", "narrative", "address", "latitude", "longitude", "persons_seen", "vehicles_seen")}
+        agency_id = user_agency_id(request.user)
+        if agency_id is None:
+            errors = {"non_field_errors": ["Your account has no agency; ask an administrator."]}
+        else:
+            try:
+                from governance.models import Agency
+
+                lat = _float(values["latitude"], "latitude")
+                lon = _float(values["longitude"], "longitude")
+                narrative = values["narrative"]
+                extras = [f"Persons seen: {values['persons_seen']}" if values["persons_seen"].strip() else "",
+                          f"Vehicles seen: {values['vehicles_seen']}" if values["vehicles_seen"].strip() else ""]
+                narrative = "\n".join([narrative, *[e for e in extras if e]]).strip()
+                services.observation_create(
+                    agency=Agency.objects.get(pk=agency_id), actor=request.user, category=values["category"],
+                    narrative=narrative, address=values["address"], latitude=lat, longitude=lon,
+                )
+            except DomainError as exc:
+                errors = exc.errors
+            else:
+                return redirect(f"{reverse('field')}?filed=1")
+    return render(request, "dispatch/field_observe.html", {
+        "categories": ObservationCategory.choices, "errors": errors, "values": values,
+        "errors_json": json.dumps(errors),
+    }, status=400 if errors else 200)
