@@ -7,10 +7,13 @@ one source of truth instead, so each ModelAdmin names its data category and asks
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.module_loading import module_has_submodule
 
 from governance.access import can, has_role
 from governance.choices import Action, Role
@@ -25,8 +28,27 @@ class BeaconAdminSite(admin.AdminSite):
         user = request.user
         return bool(user.is_active and (user.is_superuser or has_role(user, Role.ADMIN)))
 
+    def get_urls(self) -> list[Any]:
+        # Registration must happen before the model URLs are built. Django's
+        # autodiscover would also import leaflet.admin, which needs GDAL (see
+        # stack notes), so only Beacon's own apps' admin modules are imported.
+        register_beacon_admins()
+        return super().get_urls()
+
 
 admin_site = BeaconAdminSite(name="admin")
+
+# The apps whose ``admin`` module registers on :data:`admin_site`.
+BEACON_ADMIN_APPS = ("governance", "dispatch", "intelligence", "tasking")
+
+
+def register_beacon_admins() -> None:
+    """Import each Beacon app's ``admin`` module (idempotent: Python imports a module once)."""
+    for app_config in apps.get_app_configs():
+        if app_config.name in BEACON_ADMIN_APPS and module_has_submodule(
+            app_config.module, "admin"
+        ):
+            import_module(f"{app_config.name}.admin")
 
 
 class CategoryAdmin(admin.ModelAdmin):

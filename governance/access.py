@@ -18,9 +18,18 @@ _ROLES_ATTR = "_beacon_roles"
 _AGENCY_ATTR = "_beacon_agency_id"
 
 
+def _active(user: Any) -> bool:
+    """A signed-in, enabled account: every decision starts here and fails closed otherwise."""
+    return (
+        user is not None
+        and bool(getattr(user, "is_authenticated", False))
+        and bool(getattr(user, "is_active", False))
+    )
+
+
 def user_roles(user: Any) -> frozenset[str]:
     """Return the user's role names (their groups that name a role), cached on the user object."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return frozenset()
     cached = getattr(user, _ROLES_ATTR, None)
     if cached is None:
@@ -44,7 +53,7 @@ def has_role(user: Any, *roles: str) -> bool:
 
 def can(user: Any, action: str, category: str, *, sensitivity: int = Sensitivity.ROUTINE) -> bool:
     """True when one of the user's roles grants ``action`` on ``category`` at ``sensitivity``."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return False
     if action not in Action.values:
         return False
@@ -57,7 +66,9 @@ def can(user: Any, action: str, category: str, *, sensitivity: int = Sensitivity
     return False
 
 
-def require(user: Any, action: str, category: str, *, sensitivity: int = Sensitivity.ROUTINE) -> None:
+def require(
+    user: Any, action: str, category: str, *, sensitivity: int = Sensitivity.ROUTINE
+) -> None:
     """Raise ``PermissionDenied`` unless :func:`can` allows it."""
     if not can(user, action, category, sensitivity=sensitivity):
         raise PermissionDenied(f"Not allowed to {action} {category}.")
@@ -65,7 +76,7 @@ def require(user: Any, action: str, category: str, *, sensitivity: int = Sensiti
 
 def max_sensitivity(user: Any, category: str, action: str = Action.VIEW) -> int:
     """The highest sensitivity level the user may ``action`` in ``category`` (0: none)."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not _active(user):
         return 0
     if user.is_superuser:
         return int(Sensitivity.CONFIDENTIAL)
@@ -77,13 +88,15 @@ def max_sensitivity(user: Any, category: str, action: str = Action.VIEW) -> int:
 
 
 def user_agency_id(user: Any) -> int | None:
-    """The id of the agency the user works for, or None."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    """The id of the agency the user works for, or None (always None for a disabled account)."""
+    if not _active(user):
         return None
     if not hasattr(user, _AGENCY_ATTR):
         from governance.models import Membership
 
-        agency_id = Membership.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
+        agency_id = (
+            Membership.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
+        )
         setattr(user, _AGENCY_ATTR, agency_id)
     return getattr(user, _AGENCY_ATTR)
 
@@ -103,14 +116,18 @@ def visible_agency_ids(user: Any, category: str) -> set[int] | None:
         return set()
     from governance.models import AgencyShare
 
-    shared = AgencyShare.objects.filter(viewer_id=own, category=category).values_list("owner_id", flat=True)
+    shared = AgencyShare.objects.filter(viewer_id=own, category=category).values_list(
+        "owner_id", flat=True
+    )
     return {own, *shared}
 
 
 def may_write_agency(user: Any, agency_id: int | None) -> bool:
-    """Writes are limited to the user's own agency (superusers: any)."""
-    if user is None or not getattr(user, "is_authenticated", False):
+    """Writes are limited to the user's own agency (superusers: any); disabled accounts write nowhere."""
+    if not _active(user):
         return False
     if user.is_superuser:
         return True
+    if not user_roles(user):
+        return False  # an account with no role writes nowhere, whatever its agency
     return agency_id is not None and agency_id == user_agency_id(user)

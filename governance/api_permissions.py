@@ -18,7 +18,11 @@ DEFAULT_ACTION_MAP: dict[str, str] = {
     "update": Action.CHANGE,
     "partial_update": Action.CHANGE,
 }
-METHOD_ACTION_MAP: dict[str, str] = {"GET": Action.VIEW, "HEAD": Action.VIEW, "OPTIONS": Action.VIEW}
+METHOD_ACTION_MAP: dict[str, str] = {
+    "GET": Action.VIEW,
+    "HEAD": Action.VIEW,
+    "OPTIONS": Action.VIEW,
+}
 
 
 class RolePermission(BasePermission):

@@ -29,7 +29,9 @@ class Agency(models.Model):
 class Membership(models.Model):
     """The agency a user works for; a user without one sees no agency's records."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="memberships")
 
     def __str__(self) -> str:
@@ -46,8 +48,12 @@ class AgencyShare(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "viewer", "category"], name="agencyshare_unique"),
-            models.CheckConstraint(condition=~models.Q(owner=models.F("viewer")), name="agencyshare_not_self"),
+            models.UniqueConstraint(
+                fields=["owner", "viewer", "category"], name="agencyshare_unique"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(owner=models.F("viewer")), name="agencyshare_not_self"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -48,7 +48,11 @@ def user_create(
         raise DomainError(f"Unknown role(s): {', '.join(unknown)}.", field="roles")
     user_model = get_user_model()
     user = user_model.objects.create_user(
-        username=username, password=password, first_name=first_name, last_name=last_name, email=email
+        username=username,
+        password=password,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
     )
     user_set_roles(user=user, roles=roles)
     Membership.objects.create(user=user, agency=agency)
