@@ -1,7 +1,18 @@
-"""REST routes of the dispatch domain."""
+"""REST routes of the dispatch domain (mounted under /api/v1/)."""
 
 from rest_framework.routers import SimpleRouter
 
+from dispatch.api import views
+
 router = SimpleRouter()
+router.register("calls", views.CallViewSet, basename="call")
+router.register("units", views.UnitViewSet, basename="unit")
+router.register("locations", views.LocationViewSet, basename="location")
+router.register("observations", views.ObservationViewSet, basename="observation")
+router.register("persons", views.PersonViewSet, basename="person")
+router.register("vehicles", views.VehicleViewSet, basename="vehicle")
+router.register("involvements", views.InvolvementViewSet, basename="involvement")
+router.register("call-types", views.CallTypeViewSet, basename="call-type")
+router.register("dispositions", views.DispositionViewSet, basename="disposition")
 
 urlpatterns = router.urls
