@@ -13,8 +13,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use
 os.environ.setdefault("BEACON_EMBEDDED_BEAT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 
-from config.settings import *  # noqa: E402, F403
-from config.settings import DATABASES, VAR_DIR  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LEAFLET_CONFIG = {**LEAFLET_CONFIG, "TILES": []}  # noqa: F405  tests run offline
@@ -23,10 +23,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# One test database per test run (and per xdist worker): several people and
+# agents run the suite in one checkout at once, and a shared name let one run
+# destroy or lock the database another was using ("disk I/O error"). The id
+# goes into the environment so server processes started by the run inherit it.
+_run = os.environ.setdefault("BEACON_TEST_RUN_ID", str(os.getpid()))
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_suffix = f"{_run}_{_worker}" if _worker else _run
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so live-server tests in another thread or process share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_worker or 'main'}.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{_suffix}.sqlite3")}
 else:
     # Set explicitly: channels' live server otherwise computes test_test_<name>.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_beacon{('_' + _worker) if _worker else ''}"}
+    DATABASES["default"]["TEST"] = {"NAME": f"test_beacon_{_suffix}"}

@@ -46,11 +46,15 @@ def observations_visible_to(user: Any) -> QuerySet[FieldObservation]:
 
 
 def persons_visible_to(user: Any) -> QuerySet[Person]:
-    return _by_sensitivity(_by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON)
+    return _by_sensitivity(
+        _by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON
+    )
 
 
 def vehicles_visible_to(user: Any) -> QuerySet[Vehicle]:
-    return _by_sensitivity(_by_agency(Vehicle.objects.all(), user, Category.VEHICLE), user, Category.VEHICLE)
+    return _by_sensitivity(
+        _by_agency(Vehicle.objects.all(), user, Category.VEHICLE), user, Category.VEHICLE
+    )
 
 
 def premise_notes_visible_to(user: Any) -> QuerySet[PremiseNote]:
@@ -60,7 +64,11 @@ def premise_notes_visible_to(user: Any) -> QuerySet[PremiseNote]:
 
 def locations_visible_to(user: Any) -> QuerySet[Location]:
     # Places are physical and shared between agencies; only the role decides.
-    return Location.objects.all() if can(user, Action.VIEW, Category.LOCATION) else Location.objects.none()
+    return (
+        Location.objects.all()
+        if can(user, Action.VIEW, Category.LOCATION)
+        else Location.objects.none()
+    )
 
 
 def _access(qs: QuerySet[Any], pk: Any, user: Any, category: str, for_write: bool) -> Any:
@@ -79,8 +87,13 @@ def _access(qs: QuerySet[Any], pk: Any, user: Any, category: str, for_write: boo
 
 def access_call(user: Any, call_id: Any, *, for_write: bool = False) -> Call:
     """The call if the user may see it (and change it, with ``for_write``)."""
-    return _access(calls_visible_to(user).select_related("call_type", "location", "disposition"),
-                   call_id, user, Category.CALL, for_write)
+    return _access(
+        calls_visible_to(user).select_related("call_type", "location", "disposition"),
+        call_id,
+        user,
+        Category.CALL,
+        for_write,
+    )
 
 
 def access_unit(user: Any, unit_id: Any, *, for_write: bool = False) -> Unit:
@@ -98,10 +111,17 @@ def access_unit_position_write(user: Any, unit_id: Any) -> Unit:
     return unit
 
 
-def access_observation(user: Any, observation_id: Any, *, for_write: bool = False) -> FieldObservation:
+def access_observation(
+    user: Any, observation_id: Any, *, for_write: bool = False
+) -> FieldObservation:
     """The observation if the user may see it."""
-    return _access(observations_visible_to(user).select_related("location"), observation_id, user,
-                   Category.FIELD_OBSERVATION, for_write)
+    return _access(
+        observations_visible_to(user).select_related("location"),
+        observation_id,
+        user,
+        Category.FIELD_OBSERVATION,
+        for_write,
+    )
 
 
 def access_person(user: Any, person_id: Any, *, for_write: bool = False) -> Person:

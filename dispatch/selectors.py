@@ -19,7 +19,11 @@ from dispatch.permissions import (
 
 def call_list(*, user: Any) -> QuerySet[Call]:
     """Calls the user may see, with what a list row shows."""
-    return calls_visible_to(user).select_related("call_type", "location", "disposition").order_by("-received_at")
+    return (
+        calls_visible_to(user)
+        .select_related("call_type", "location", "disposition")
+        .order_by("-received_at")
+    )
 
 
 def call_queue(*, user: Any) -> QuerySet[Call]:
@@ -29,7 +33,9 @@ def call_queue(*, user: Any) -> QuerySet[Call]:
         calls_visible_to(user)
         .filter(status__in=OPEN_CALL_STATUSES)
         .select_related("call_type", "location")
-        .prefetch_related(Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments"))
+        .prefetch_related(
+            Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments")
+        )
         .order_by("priority", "received_at")
     )
 
@@ -40,7 +46,9 @@ def call_detail(*, user: Any, call_id: int) -> Call:
         calls_visible_to(user)
         .select_related("call_type", "location", "disposition", "created_by")
         .prefetch_related(
-            Prefetch("events", queryset=CallEvent.objects.select_related("actor").order_by("at", "id")),
+            Prefetch(
+                "events", queryset=CallEvent.objects.select_related("actor").order_by("at", "id")
+            ),
             Prefetch("assignments", queryset=CallAssignment.objects.select_related("unit")),
         )
         .get(pk=call_id)
@@ -53,7 +61,9 @@ def unit_board(*, user: Any) -> QuerySet[Unit]:
     return (
         units_visible_to(user)
         .filter(active=True)
-        .prefetch_related(Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments"))
+        .prefetch_related(
+            Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments")
+        )
         .order_by("call_sign")
     )
 
@@ -70,6 +80,9 @@ def location_history(
         last_90d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=90))),
     )
     recent = list(qs.select_related("call_type", "disposition").order_by("-received_at")[:limit])
-    notes = list(premise_notes_visible_to(user).filter(location=location)
-                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)))
+    notes = list(
+        premise_notes_visible_to(user)
+        .filter(location=location)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    )
     return {"counts": counts, "recent": recent, "notes": notes}
