@@ -100,7 +100,11 @@ _DIRECTIONS = {
 # Designators that all name "a sub-unit of this building": merged into "#".
 _DIRECTION_SET = set(_DIRECTIONS) | set(_DIRECTIONS.values())
 _UNIT_WORDS = "APARTMENT|APT|UNIT|SUITE|STE|ROOM|RM|SPACE|SPC|LOT|TRAILER|TRLR|NUMBER|NO|NUM|#"
-_UNIT_RE = re.compile(rf"(?:^|\s)(?:{_UNIT_WORDS})\.?\s*#?\s*([A-Z0-9][A-Z0-9-]*)$")
+# A designator word needs a space, a "#" or a digit after it: "VISTA DEL NORTE"
+# is a street, not unit "RTE" of "VISTA DEL" ("NO" is a designator).
+_UNIT_RE = re.compile(
+    rf"(?:^|\s)(?:(?:{_UNIT_WORDS})\.?(?:\s*#\s*|\s+|(?=\d))|#\s*)([A-Z0-9][A-Z0-9-]*)$"
+)
 _INTERSECTION_RE = re.compile(r"\s*(?:/|&|@|\bAND\b|\bAT\b)\s*")
 # Names with "AND"/"&" inside that are one place, not two streets.
 _PHRASES = (
@@ -176,6 +180,35 @@ def _normalize_street_line(line: str) -> str:
     return _SPACES_RE.sub(" ", street) or normalize_street_name(line)
 
 
+_NUMBERED_RE = re.compile(r"^(\d+[A-Z]?) (.+)$")
+_PROBE_NUMBER = "12345"
+
+
+@lru_cache(maxsize=100_000)
+def _street_after_number(rest: str) -> str:
+    """The normalised street of "<number> <rest>", or "" when it depends on the number.
+
+    scourgify (a CRF parser, ~0.1 ms a call) costs most of an import, and the
+    same street comes with many house numbers ("5600 CULEBRA RD", "5700 ...").
+    The street is parsed once behind a fixed probe number and reused; when the
+    parser does not hand the probe number back unchanged, the caller parses
+    the real line instead.
+    """
+    line = _normalize_street_line(f"{_PROBE_NUMBER} {rest}")
+    prefix = f"{_PROBE_NUMBER} "
+    return line[len(prefix) :] if line.startswith(prefix) else ""
+
+
+def _numbered_line(line: str) -> str:
+    """``_normalize_street_line`` for "<number> <street>", sharing the street's parse."""
+    match = _NUMBERED_RE.match(line)
+    if match:
+        street = _street_after_number(match.group(2))
+        if street:
+            return f"{match.group(1)} {street}"
+    return _normalize_street_line(line)
+
+
 @lru_cache(maxsize=200_000)
 def normalize_address(raw: str) -> NormalizedAddress:
     """Normalise one raw address into a key; raise :class:`AddressError` when it is unusable."""
@@ -215,20 +248,20 @@ def _normalize_clean(text: str) -> NormalizedAddress:
             if "XX" not in block.group(0).split()[0]
             else int(block.group(1)) * 100
         )
-        street = _normalize_street_line(f"{hundred or 1} {block.group(2)}").split(" ", 1)[-1]
+        street = _numbered_line(f"{hundred or 1} {block.group(2)}").split(" ", 1)[-1]
         street, _ = _split_unit(street)
         key = f"{hundred} BLOCK {street}"
         return NormalizedAddress(key=key, kind=KIND_BLOCK, street_line=key, display=key)
 
     rng = _RANGE_RE.match(text)
     if rng:
-        street = _normalize_street_line(f"{rng.group(1)} {rng.group(3)}").split(" ", 1)[-1]
+        street = _numbered_line(f"{rng.group(1)} {rng.group(3)}").split(" ", 1)[-1]
         key = f"{int(rng.group(1))}-{int(rng.group(2))} {street}"
         return NormalizedAddress(key=key, kind=KIND_RANGE, street_line=key, display=key)
 
     base, unit = _split_unit(text)
     if _HOUSE_RE.match(base):
-        street_line = _normalize_street_line(base)
+        street_line = _numbered_line(base)
         street_line, extra_unit = _split_unit(street_line)
         unit = unit or extra_unit
         key = f"{street_line} {unit}".strip()

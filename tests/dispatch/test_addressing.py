@@ -113,6 +113,32 @@ def test_kind_and_key(raw: str, kind: str, expected: str) -> None:
     assert (result.kind, result.key) == (kind, expected)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Street names that begin with a unit designator word are not units.
+        ("12700 Vista Del Norte", "12700 VISTA DEL NORTE"),
+        ("100 Stella", "100 STELLA"),
+        ("10400 Stampede Stead", "10400 STAMPEDE STEAD"),
+        ("11300 Noonday", "11300 NOONDAY"),
+        ("Broadstone Apts", "BROADSTONE APTS"),
+        # ...while designators glued to a number still are.
+        ("123 Main St Apt4", "123 MAIN ST #4"),
+        ("123 Main St No. 4", "123 MAIN ST #4"),
+    ],
+)
+def test_designator_words_inside_names(raw: str, expected: str) -> None:
+    assert key(raw) == expected
+
+
+@pytest.mark.parametrize("street", ["La Quinta", "Ridge Crown", "Vista Grove", "Culebra Rd"])
+def test_street_spelling_does_not_depend_on_house_number(street: str) -> None:
+    # scourgify's parser is context-sensitive ("100 LA QUINTA" -> "LN QUINTA");
+    # one spelling per street keeps 100 and 12700 of the same street together.
+    streets = {key(f"{n} {street}").split(" ", 1)[1] for n in (1, 100, 1234, 12700, 99999)}
+    assert len(streets) == 1, streets
+
+
 def test_unit_is_split_from_street_line() -> None:
     result = normalize_address("123 North Main Street Apt 4")
     assert (result.street_line, result.unit) == ("123 N MAIN ST", "#4")
