@@ -23,7 +23,9 @@ def publish_now(group: str, event: Mapping[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
-    message = {"type": "beacon.event", "event": dict(event)}
+    # The group travels with the message so a consumer in several groups that
+    # all receive one event (agency + unit) can forward it once.
+    message = {"type": "beacon.event", "group": group, "event": dict(event)}
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the write already committed; clients resync from the database

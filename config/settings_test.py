@@ -28,6 +28,9 @@ STORAGES = {
 # destroy or lock the database another was using ("disk I/O error"). The id
 # goes into the environment so server processes started by the run inherit it.
 _run = os.environ.setdefault("BEACON_TEST_RUN_ID", str(os.getpid()))
+# Connections opened by Channels' worker threads must close after each use, or
+# PostgreSQL refuses to drop the test database while they linger.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 _suffix = f"{_run}_{_worker}" if _worker else _run
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -29,24 +29,37 @@ class DispatchConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self._refuse(4401)
             return
         allowed, agencies, unit_ids = await self._authorise(user)
         if not allowed:
-            await self.close(code=4403)
+            await self._refuse(4403)
             return
         self.agency_ids = agencies
         self.groups_joined = [agency_group(a) for a in sorted(agencies or [])]
         if agencies is None:
             from governance.models import Agency
 
-            ids = await database_sync_to_async(lambda: list(Agency.objects.values_list("id", flat=True)))()
+            ids = await database_sync_to_async(
+                lambda: list(Agency.objects.values_list("id", flat=True))
+            )()
             self.groups_joined = [agency_group(a) for a in ids]
         self.groups_joined += [unit_group(u) for u in unit_ids]
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code``.
+
+        Closing before accepting rejects the HTTP handshake, and a browser then
+        sees only 1006 and cannot tell "sign in again" (4401) or "not allowed"
+        (4403) from a network failure worth retrying.
+        """
+        self.groups_joined, self.agency_ids = [], set()
+        await self.accept()
+        await self.close(code=code)
 
     @database_sync_to_async
     def _authorise(self, user: Any) -> tuple[bool, set[int] | None, list[int]]:
@@ -61,19 +74,32 @@ class DispatchConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        size = len(text_data or "") + len(bytes_data or b"")
+        # Measured in bytes on the wire: a character count lets multi-byte text through.
+        size = len((text_data or "").encode("utf-8")) + len(bytes_data or b"")
         if size > MAX_INBOUND_BYTES:
-            await self.send(text_data=json.dumps({"type": "error", "field": "message",
-                                                  "reason": f"message larger than {MAX_INBOUND_BYTES} bytes"}))
+            await self.send(
+                text_data=json.dumps(
+                    {
+                        "type": "error",
+                        "field": "message",
+                        "reason": f"message larger than {MAX_INBOUND_BYTES} bytes",
+                    }
+                )
+            )
             return
         try:
             message = json.loads(text_data or "")
         except (json.JSONDecodeError, TypeError):
-            await self.send(text_data=json.dumps({"type": "error", "field": "message", "reason": "not JSON"}))
+            await self.send(
+                text_data=json.dumps({"type": "error", "field": "message", "reason": "not JSON"})
+            )
             return
         if not isinstance(message, dict) or message.get("type") != "ping":
-            await self.send(text_data=json.dumps({"type": "error", "field": "type",
-                                                  "reason": "only 'ping' is accepted"}))
+            await self.send(
+                text_data=json.dumps(
+                    {"type": "error", "field": "type", "reason": "only 'ping' is accepted"}
+                )
+            )
             return
         await self.send(text_data=json.dumps({"type": "pong"}))
 
@@ -81,5 +107,14 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         event = message.get("event", {})
         agency_id = event.get("agency_id")
         if self.agency_ids is not None and agency_id not in self.agency_ids:
+            return
+        group = message.get("group", "")
+        if (
+            group.startswith("unit.")
+            and isinstance(agency_id, int)
+            and agency_group(agency_id) in self.groups_joined
+        ):
+            # Unit events go to the agency group and the unit group; a device in
+            # both gets the agency copy, so this one would be a duplicate.
             return
         await self.send(text_data=json.dumps(event))

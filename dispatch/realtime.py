@@ -55,7 +55,10 @@ def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], c
 
 
 def publish_unit(
-    kind: Literal["unit_status_changed", "unit_moved", "unit_assigned"], unit: Any, *, call_id: int | None = None
+    kind: Literal["unit_status_changed", "unit_moved", "unit_assigned"],
+    unit: Any,
+    *,
+    call_id: int | None = None,
 ) -> None:
     """Tell consoles and the unit's own devices that a unit changed."""
     payload: UnitEventPayload = {
