@@ -136,6 +136,11 @@ def context_json(ctx: IntakeContext) -> dict[str, Any]:
             {"id": n.pk, "kind": n.kind, "text": n.text, "sensitivity": n.get_sensitivity_display()}
             for n in ctx.notes
         ],
+        "observations": [
+            {"id": o.pk, "category": o.get_category_display(), "observed_at": _iso(o.observed_at),
+             "narrative": o.narrative[:300], "by": o.reported_by.get_username() if o.reported_by else ""}
+            for o in ctx.observations
+        ],
         "persons": ctx.persons,
         "vehicles": ctx.vehicles,
         "flags": [{"kind": f.kind, "label": f.label, "detail": f.detail, "url": f.url} for f in ctx.flags],

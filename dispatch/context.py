@@ -65,6 +65,7 @@ class IntakeContext:
     nearby_counts: dict[str, int] = field(default_factory=dict)
     nearby_recent: list[Call] = field(default_factory=list)
     notes: list[Any] = field(default_factory=list)
+    observations: list[Any] = field(default_factory=list)
     persons: list[dict[str, Any]] = field(default_factory=list)
     vehicles: list[dict[str, Any]] = field(default_factory=list)
     flags: list[ContextFlag] = field(default_factory=list)
@@ -174,6 +175,15 @@ def intake_context(
             .order_by("-kind", "-created_at")
         )
         ctx.persons, ctx.vehicles = _entities_at(user, location)
+        if can(user, Action.VIEW, Category.FIELD_OBSERVATION):
+            from dispatch.permissions import observations_visible_to
+
+            ctx.observations = list(
+                observations_visible_to(user)
+                .filter(location=location, observed_at__gte=since_90d)
+                .select_related("reported_by")
+                .order_by("-observed_at")[:recent_limit]
+            )
 
     if has_point and latitude is not None and longitude is not None:
         near = list(

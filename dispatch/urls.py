@@ -11,6 +11,6 @@ urlpatterns = [
     path("field/", views.field_page, name="field"),
     path("field/snapshot.json", views.field_snapshot, name="field-snapshot"),
     path("field/observe/", views.field_observe, name="field-observe"),
-    path("calls/", views.call_list_page, name="call-list"),
-    path("calls/<int:call_id>/", views.call_detail_page, name="call-detail"),
+    path("calls/", views.call_list_page, name="calls-page"),
+    path("calls/<int:call_id>/", views.call_detail_page, name="call-page"),
 ]

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from beacon_core.errors import DomainError, NotFoundError
 from dispatch import board, selectors, services
 from dispatch.choices import ObservationCategory, UnitStatus
+from dispatch.console_config import console_settings
 from dispatch.context import (
     closest_available_units,
     hazard_points,
@@ -38,7 +39,6 @@ from dispatch.permissions import (
     persons_visible_to,
     vehicles_visible_to,
 )
-from dispatch.console_config import console_settings
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
 

@@ -127,6 +127,7 @@
     }
     if (notes.length) parts.push(el("div", { class: "notes" }, el("b", {}, "Premise notes"), el("ul", {}, notes.map((n) => el("li", {}, n.text)))));
     if (ctx.recent.length) parts.push(el("div", { class: "recent" }, el("b", {}, "Prior calls here"), el("ol", { id: "ctx-recent" }, ctx.recent.map(callLine))));
+    if (ctx.observations && ctx.observations.length) parts.push(el("div", { class: "observations", id: "ctx-observations" }, el("b", {}, "Field observations here"), el("ul", {}, ctx.observations.map((o) => el("li", {}, el("time", {}, fmtTime(o.observed_at)), ` ${o.category}: ${o.narrative}`, el("small", {}, ` ${o.by}`))))));
     if (ctx.nearby_recent.length) parts.push(el("details", {}, el("summary", {}, `Recent calls nearby (${ctx.nearby_recent.length})`), el("ol", {}, ctx.nearby_recent.map(callLine))));
     if (ctx.persons.length) parts.push(el("div", { class: "persons", id: "ctx-persons" }, el("b", {}, "Persons known here"), el("ul", {}, ctx.persons.map((p) => el("li", {}, `${p.name} (${p.roles.join(", ")}) ×${p.count}`)))));
     if (ctx.vehicles.length) parts.push(el("div", { class: "vehicles" }, el("b", {}, "Vehicles known here"), el("ul", {}, ctx.vehicles.map((v) => el("li", {}, `${v.label} (${v.roles.join(", ")}) ×${v.count}`)))));

@@ -7,7 +7,7 @@
 
   class LiveMap {
     constructor(elementId, { center, zoom, tiles, onMapClick, onCallClick }) {
-      this.map = L.map(elementId, { zoomControl: true, attributionControl: !!tiles }).setView(center, zoom);
+      this.map = L.map(elementId, { zoomControl: true, attributionControl: !!tiles, maxZoom: 19, minZoom: 3 }).setView(center, zoom);
       if (tiles) {
         // Offline the tiles fail quietly; markers still draw on the plain background.
         L.tileLayer(tiles, { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(this.map);

@@ -142,7 +142,11 @@ def new_page(browser: Any, live_url: str) -> Iterator[Any]:
         context = browser.new_context(base_url=live_url, **kwargs)
         context.set_default_timeout(10_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        # Browser-side errors are the first thing to read when a journey fails.
+        page.on("console", lambda m: m.type == "error" and print(f"[browser console] {m.text}"))
+        page.on("pageerror", lambda e: print(f"[browser pageerror] {e}"))
+        return page
 
     yield _open
     for context in contexts:
@@ -155,4 +159,9 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
+    try:
+        page.wait_for_url(lambda url: "/login/" not in url)
+    except Exception as exc:
+        alert = page.locator("[role=alert]")
+        reason = alert.inner_text() if alert.count() else page.content()[:500]
+        raise AssertionError(f"sign-in as {username} failed at {page.url}: {reason}") from exc

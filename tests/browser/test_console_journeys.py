@@ -1,0 +1,174 @@
+"""The dispatcher console and the field phone view, driven as people use them (issue: console).
+
+Each journey runs in real Chromium against a real `serve` process; live updates
+travel through the same websocket and channel layer production uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from dispatch import services
+from dispatch.models import CallType, FieldObservation
+from tests.browser.conftest import sign_in
+from tests.factories import TEST_PASSWORD, UnitFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LIVE = 5_000  # ms: generous for a loaded CI machine; the journey checks behaviour, not speed
+
+
+def _console(new_page, username):
+    page = new_page(viewport={"width": 1600, "height": 900})
+    sign_in(page, username, TEST_PASSWORD)
+    page.goto("/console/")
+    page.wait_for_selector("#conn[data-state=live]")
+    return page
+
+
+def _prior_calls(agency, actor, address, n, lat=29.4301, lon=-98.4902):
+    for i in range(n):
+        call = services.call_create(
+            agency=agency, actor=actor, call_type=CallType.objects.get(code="NOISE"), address=address,
+            latitude=lat, longitude=lon, received_at=timezone.now() - dt.timedelta(days=3 + i),
+        )
+        services.call_close(call_id=call.pk, actor=actor, disposition=__import__("dispatch.models", fromlist=["Disposition"]).Disposition.objects.get(code="ADVISED"))
+
+
+def test_keyboard_intake_appears_live_on_a_second_console_with_premise_history(new_page, cast, agency):
+    _prior_calls(agency, cast["dispatcher"], "400 Elm Street", 2)
+    UserFactory(username="dispatcher2", roles=["dispatcher"], agency=agency)
+    other = _console(new_page, "dispatcher2")
+    page = _console(new_page, "dispatcher1")
+
+    page.keyboard.press("F2")
+    page.keyboard.type("NOISE")
+    page.keyboard.press("Alt+a")
+    page.keyboard.type("400 elm st")
+    page.wait_for_selector("#suggest li")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#ctx-recent li")
+    assert page.locator("#ctx-recent li").count() == 2
+    assert "Here: 0 in 24 h · 2 in 7 d · 2 in 90 d" in page.locator("#ctx-counts").inner_text()
+    page.keyboard.type("Jane Caller")
+    page.keyboard.press("Tab")
+    page.keyboard.type("555-0100")
+    page.keyboard.press("Tab")
+    page.keyboard.type("music from the yard")
+    page.keyboard.press("Control+Enter")
+
+    page.wait_for_selector("#detail h2:has-text('Noise')")
+    number = page.locator("#detail h2").inner_text().split(" ")[0]
+    row = other.locator(f"#queue-table tbody tr:has-text('{number}')")
+    row.wait_for(timeout=LIVE)
+    assert "400 ELM ST" in row.inner_text()
+
+
+def test_assign_closest_unit_field_phone_updates_both_consoles_live(new_page, cast, agency):
+    near = UnitFactory(agency=agency, call_sign="1A11", latitude=29.4302, longitude=-98.4903, position_at=timezone.now())
+    UnitFactory(agency=agency, call_sign="1A12", latitude=29.50, longitude=-98.60, position_at=timezone.now())
+    near.users.add(cast["field"])
+    call = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="THEFT"),
+                                address="410 Elm Street", latitude=29.4301, longitude=-98.4902)
+    UserFactory(username="dispatcher2", roles=["dispatcher"], agency=agency)
+    other = _console(new_page, "dispatcher2")
+    page = _console(new_page, "dispatcher1")
+    phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    sign_in(phone, "field1", TEST_PASSWORD)
+    phone.goto("/field/")
+    phone.wait_for_selector("#conn[data-state=live]")
+    assert phone.locator(".unit-card").inner_text().count("No call assigned") == 1
+
+    page.locator(f"#queue-table tbody tr:has-text('{call.number}')").click()
+    option = page.locator("#d-unit option:checked")
+    option.wait_for(state="attached")
+    page.wait_for_function("document.querySelector('#d-unit').value !== ''")
+    assert "1A11" in page.locator("#d-unit option:checked").inner_text()  # the closest one is suggested
+    page.keyboard.press("Alt+u")
+    page.keyboard.press("Enter")
+
+    phone.locator(f"#current-call-{near.pk}").wait_for(timeout=LIVE)  # live, no reload
+    assert "410 ELM ST" in phone.locator(f"#current-call-{near.pk}").inner_text()
+    phone.locator("button[data-status=en_route]").tap()
+    other.locator("#unit-table tr:has-text('1A11') :text('En route')").wait_for(timeout=LIVE)
+    page.locator("#unit-table tr:has-text('1A11') :text('En route')").wait_for(timeout=LIVE)
+    phone.locator("button[data-status=on_scene]").tap()
+    other.locator("#unit-table tr:has-text('1A11') :text('On scene')").wait_for(timeout=LIVE)
+    other.locator(f"#queue-table tr:has-text('{call.number}') :text('On scene')").wait_for(timeout=LIVE)
+
+
+def test_duplicate_warning_and_attach_to_the_open_call(new_page, cast, agency):
+    first = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="DISTURB"),
+                                 address="55 Harbor Road", latitude=29.421, longitude=-98.481, narrative="fight outside")
+    page = _console(new_page, "dispatcher1")
+    page.select_option("#f-type", "DISTURB")
+    page.fill("#f-address", "55 harbor rd")
+    page.wait_for_selector("#suggest li")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    warning = page.locator(".dup-warning")
+    warning.wait_for(timeout=LIVE)
+    assert first.number in warning.inner_text()
+    page.fill("#f-caller", "Second Caller")
+    page.fill("#f-narrative", "now they have a bat")
+    warning.locator("button.attach").click()
+    page.wait_for_selector(f"#detail h2:has-text('{first.number}')")
+    page.locator("#detail .timeline :text('now they have a bat')").wait_for(timeout=LIVE)
+    first.refresh_from_db()
+    assert first.events.filter(kind="attached").count() == 1
+
+
+def test_field_observation_shows_in_the_location_history_on_the_console(new_page, cast, agency):
+    _prior_calls(agency, cast["dispatcher"], "77 Dock Street", 1, lat=29.41, lon=-98.47)
+    phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    sign_in(phone, "field1", TEST_PASSWORD)
+    phone.goto("/field/observe/")
+    phone.locator("label.choice:has-text('Suspicious vehicle')").tap()
+    phone.fill("#o-address", "77 Dock St")
+    phone.fill("#o-vehicles", "white van TX ABC123")
+    phone.fill("#o-narrative", "van idling behind the warehouse")
+    phone.locator("#observe button[type=submit]").tap()
+    phone.wait_for_url("**/field/?filed=1")
+    assert FieldObservation.objects.filter(location__address_key="77 DOCK ST").count() == 1
+
+    page = _console(new_page, "dispatcher1")
+    page.fill("#f-address", "77 dock street")
+    page.wait_for_selector("#suggest li")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    obs = page.locator("#ctx-observations")
+    obs.wait_for(timeout=LIVE)
+    assert "van idling behind the warehouse" in obs.inner_text()
+
+
+def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(new_page, cast, agency):
+    page = new_page(viewport={"width": 1600, "height": 900})
+    sign_in(page, "dispatcher1", TEST_PASSWORD)
+    blocked = {"on": False}
+    routes = []
+
+    def route(ws):
+        if blocked["on"]:
+            ws.close(code=4000, reason="simulated outage")
+            return
+        ws.connect_to_server()
+        routes.append(ws)
+
+    page.route_web_socket("**/ws/dispatch/", route)
+    page.goto("/console/")
+    page.wait_for_selector("#conn[data-state=live]")
+
+    blocked["on"] = True
+    routes[-1].close(code=4000, reason="simulated outage")
+    page.wait_for_selector("#conn[data-state=reconnecting]")
+    missed = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="WELFARE"),
+                                  address="9 Quiet Lane", latitude=29.44, longitude=-98.5)
+    page.wait_for_timeout(300)
+    assert page.locator(f"#queue-table tr:has-text('{missed.number}')").count() == 0
+
+    blocked["on"] = False
+    page.wait_for_selector("#conn[data-state=live]", timeout=LIVE * 2)
+    page.locator(f"#queue-table tr:has-text('{missed.number}')").wait_for(timeout=LIVE)
