@@ -12,6 +12,7 @@ Two run modes share this file:
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -48,10 +49,31 @@ def _secret_key() -> str:
             "SECRET_KEY must be set in production mode (DATABASE_URL or REDIS_URL is set)."
         )
     key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+    if not key_file.exists() or not key_file.read_text().strip():
+        _write_private_once(key_file, secrets.token_urlsafe(50))
     return key_file.read_text().strip()
+
+
+def _write_private_once(path: Path, text: str) -> None:
+    """Create ``path`` with ``text``, readable by the owner only, unless another process won the race.
+
+    The key is written to a private temporary file and hard-linked into place:
+    the key file never exists half-written or world-readable, and two processes
+    starting at once end up sharing the first key instead of each using its own.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    try:
+        if path.exists():  # an empty key file left by a crash: replace it
+            tmp.replace(path)
+        else:
+            path.hardlink_to(tmp)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 SECRET_KEY = _secret_key()
@@ -203,7 +225,23 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One schema name per choice set: the same choices appear on several
+    # serializers (status and expected_status, several "kind" fields), and
+    # without names spectacular invents hashed ones and warns in check --deploy.
+    "ENUM_NAME_OVERRIDES": {
+        "CallStatusEnum": "dispatch.choices.CallStatus",
+        "CallSourceEnum": "dispatch.choices.CallSource",
+        "UnitStatusEnum": "dispatch.choices.UnitStatus",
+        "UnitKindEnum": "dispatch.choices.UnitKind",
+        "LocationKindEnum": "dispatch.choices.LocationKind",
+        "PremiseNoteKindEnum": "dispatch.choices.PremiseNoteKind",
+        "ObservationCategoryEnum": "dispatch.choices.ObservationCategory",
+        "InvolvementRoleEnum": "dispatch.choices.InvolvementRole",
+        "CallEventKindEnum": "dispatch.choices.CallEventKind",
+        "SensitivityEnum": "governance.choices.Sensitivity",
+        "AgencyKindEnum": "governance.choices.AgencyKind",
+        "RoleEnum": "governance.choices.Role",
+    },
 }
 
 # --- Celery and realtime --------------------------------------------------
@@ -220,7 +258,9 @@ if EMBEDDED:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
-    CHANNEL_LAYERS = {"default": {"BACKEND": "beacon_core.channel_layer.ThreadSafeInMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "beacon_core.channel_layer.ThreadSafeInMemoryChannelLayer"}
+    }
 else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
@@ -228,7 +268,10 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNELS_PREFIX", default="beacon")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNELS_PREFIX", default="beacon"),
+            },
         }
     }
 # The embedded server runs beat in a thread unless told not to (tests, management commands).
@@ -238,7 +281,10 @@ BEACON_EMBEDDED_BEAT = env.bool("BEACON_EMBEDDED_BEAT", default=EMBEDDED)
 LEAFLET_CONFIG = {
     "TILES": env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
     "ATTRIBUTION_PREFIX": "Beacon",
-    "DEFAULT_CENTER": (env.float("MAP_CENTER_LAT", default=29.4241), env.float("MAP_CENTER_LON", default=-98.4936)),
+    "DEFAULT_CENTER": (
+        env.float("MAP_CENTER_LAT", default=29.4241),
+        env.float("MAP_CENTER_LON", default=-98.4936),
+    ),
     "DEFAULT_ZOOM": 12,
     "RESET_VIEW": False,
 }
