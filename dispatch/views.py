@@ -31,6 +31,7 @@ from dispatch.context import (
     unit_current_call,
     unit_recent_calls,
 )
+from dispatch.geocoding import geocode
 from dispatch.models import CallType, Disposition, Involvement
 from dispatch.permissions import (
     access_call,
@@ -153,6 +154,12 @@ def console_context(request: HttpRequest) -> JsonResponse:
             return JsonResponse({"location": ["No such location."]}, status=400)
     elif address:
         location = location_lookup(address=address, locality=request.GET.get("locality", ""))
+    geocoded = None
+    if address and lat is None and (location is None or location.latitude is None):
+        # Only for places Beacon has no point for; known locations never leave the building.
+        geocoded = geocode(address)
+        if geocoded is not None:
+            lat, lon = geocoded.latitude, geocoded.longitude
     category = None
     if request.GET.get("call_type"):
         category = CallType.objects.filter(code=request.GET["call_type"]).values_list("category", flat=True).first()
@@ -165,6 +172,7 @@ def console_context(request: HttpRequest) -> JsonResponse:
         duplicate_window_min=settings["duplicate_window_min"],
     )
     data = board.context_json(ctx)
+    data["geocoded"] = {"label": geocoded.label} if geocoded else None
     if ctx.latitude is not None and ctx.longitude is not None:
         data["closest_units"] = closest_available_units(
             user=request.user, latitude=ctx.latitude, longitude=ctx.longitude

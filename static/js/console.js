@@ -91,7 +91,7 @@
     const r = await api("GET", config.urls.context + "?" + params);
     if (!r.ok) return;
     state.context = r.data;
-    if (!state.point && r.data.latitude !== null && r.data.longitude !== null) setPoint(r.data.latitude, r.data.longitude, "known location");
+    if (!state.point && r.data.latitude !== null && r.data.longitude !== null) setPoint(r.data.latitude, r.data.longitude, r.data.geocoded ? "geocoder" : "known location");
     renderContext(r.data);
   }, 150);
 
