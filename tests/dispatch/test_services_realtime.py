@@ -1,0 +1,97 @@
+"""Services publish typed events only after commit, and a broken layer never fails a write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from beacon_core import realtime as core_realtime
+from dispatch import services
+from dispatch.models import Call, CallType
+from dispatch.realtime import agency_group, unit_group
+from tests.factories import UnitFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(
+        core_realtime, "publish_now", lambda group, event: sent.append((group, dict(event))) or True
+    )
+    return sent
+
+
+def create(agency: Any, actor: Any) -> Call:
+    return services.call_create(
+        agency=agency,
+        actor=actor,
+        call_type=CallType.objects.get(code="NOISE"),
+        address="1 Loud Ln",
+        latitude=29.4,
+        longitude=-98.4,
+    )
+
+
+def test_events_wait_for_the_commit(cast, agency, published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        call = create(agency, cast["dispatcher"])
+    assert published == []  # nothing sent inside the transaction
+    for callback in pending:
+        callback()
+    assert published == [
+        (
+            agency_group(agency.pk),
+            {
+                "type": "call_created",
+                "call_id": call.pk,
+                "agency_id": agency.pk,
+                "number": call.number,
+                "status": "pending",
+                "version": 1,
+            },
+        )
+    ]
+
+
+def test_a_rolled_back_write_publishes_nothing(
+    cast, agency, published, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        create(agency, cast["dispatcher"])
+        raise RuntimeError("rolled back after the service returned")
+    assert published == []
+    assert not Call.objects.exists()
+
+
+def test_unit_events_go_to_the_agency_and_the_unit(
+    cast, agency, published, django_capture_on_commit_callbacks
+):
+    unit = UnitFactory(agency=agency)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unit_set_status(unit_id=unit.pk, actor=cast["dispatcher"], status="off_duty")
+    assert [(g, e["type"]) for g, e in published] == [
+        (agency_group(agency.pk), "unit_status_changed"),
+        (unit_group(unit.pk), "unit_status_changed"),
+    ]
+
+
+def test_a_broken_channel_layer_does_not_fail_the_write(
+    cast, agency, monkeypatch, django_capture_on_commit_callbacks
+):
+    class Broken:
+        async def group_send(self, group: str, message: dict) -> None:
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(core_realtime, "get_channel_layer", lambda: Broken())
+    with django_capture_on_commit_callbacks(execute=True):
+        call = create(agency, cast["dispatcher"])
+    assert Call.objects.filter(pk=call.pk).exists()
+    assert core_realtime.publish_now("any", {"type": "x"}) is False
