@@ -30,7 +30,17 @@ from dispatch.choices import (
     UnitKind,
     UnitStatus,
 )
-from dispatch.models import Call, FieldObservation, Involvement, Location, Person, Unit, Vehicle
+from dispatch.models import (
+    Call,
+    CallType,
+    Disposition,
+    FieldObservation,
+    Involvement,
+    Location,
+    Person,
+    Unit,
+    Vehicle,
+)
 
 MAX_ID = 2**63 - 1
 PRIORITIES = [(i, str(i)) for i in range(1, 6)]
@@ -235,4 +245,25 @@ class InvolvementFilter(filters.FilterSet):
 
     class Meta:
         model = Involvement
+        fields: list[str] = []
+
+
+class CallTypeFilter(filters.FilterSet):
+    """Filters of the call type list."""
+
+    active = StrictBooleanFilter()
+    category = SearchFilter(field_name="category")
+
+    class Meta:
+        model = CallType
+        fields: list[str] = []
+
+
+class DispositionFilter(filters.FilterSet):
+    """Filters of the disposition list."""
+
+    active = StrictBooleanFilter()
+
+    class Meta:
+        model = Disposition
         fields: list[str] = []

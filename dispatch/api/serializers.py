@@ -457,9 +457,23 @@ _LAT = {"min_value": -90.0, "max_value": 90.0}
 _LON = {"min_value": -180.0, "max_value": 180.0}
 
 
-def _code_field(model: type, **kwargs: Any) -> serializers.SlugRelatedField:
-    """A reference-data field given by its code ("THEFT", "REPORT")."""
-    return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A reference-data record given by its code ("THEFT", "REPORT").
+
+    The value's shape is checked before the lookup: PostgreSQL refuses a NUL
+    byte in a query parameter with a database error, which must not surface as
+    anything but "not a valid code".
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not data or len(data) > 64 or "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data.strip().upper())
+
+
+def _code_field(model: type, **kwargs: Any) -> CodeRelatedField:
+    """A reference-data field given by its code."""
+    return CodeRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
 
 
 def _id_field(**kwargs: Any) -> StrictIntegerField:

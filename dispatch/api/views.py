@@ -22,15 +22,19 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, viewsets
 from rest_framework import status as http_status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from beacon_core.api.parsers import SafeJSONParser
 from beacon_core.api.serializers import validated
 from beacon_core.errors import DomainError, NotFoundError
 from dispatch import selectors, services
 from dispatch.api import serializers as s
 from dispatch.api.filters import (
     CallFilter,
+    CallTypeFilter,
+    DispositionFilter,
     InvolvementFilter,
     LocationFilter,
     ObservationFilter,
@@ -107,9 +111,10 @@ def require_caller_identity(user: Any, data: dict[str, Any], action: str) -> Non
 
 
 class DispatchViewSet(viewsets.GenericViewSet):
-    """Shared by every dispatch viewset: numeric ids only in URLs."""
+    """Shared by every dispatch viewset: numeric ids only in URLs, JSON that cannot crash."""
 
     lookup_value_regex = r"[0-9]{1,18}"
+    parser_classes = [SafeJSONParser, FormParser, MultiPartParser]
 
 
 # --- calls ---------------------------------------------------------------------------------
@@ -676,7 +681,7 @@ class CallTypeViewSet(mixins.ListModelMixin, DispatchViewSet):
     access_category = Category.REFERENCE_DATA
     serializer_class = s.CallTypeSerializer
     pagination_class = None
-    filterset_fields = ["active", "category"]
+    filterset_class = CallTypeFilter
     ordering_fields = ["code", "default_priority"]
     queryset = CallType.objects.order_by("code")
 
@@ -687,6 +692,6 @@ class DispositionViewSet(mixins.ListModelMixin, DispatchViewSet):
     access_category = Category.REFERENCE_DATA
     serializer_class = s.DispositionSerializer
     pagination_class = None
-    filterset_fields = ["active"]
+    filterset_class = DispositionFilter
     ordering_fields = ["code"]
     queryset = Disposition.objects.order_by("code")
