@@ -261,3 +261,19 @@ def test_position_history_access(client_for, anon, unit, other_unit):
     assert client_for("auditor").get(f"{UNITS}{unit.pk}/positions/").status_code == 403
     assert client_for("admin").get(f"{UNITS}{unit.pk}/positions/").status_code == 403  # no AVL
     assert client_for("dispatcher").get(f"{UNITS}{other_unit.pk}/positions/").status_code == 404
+
+
+def test_unit_board_query_count_does_not_grow_with_units(
+    client_for, agency, make_call, cast, django_assert_max_num_queries
+):
+    client = client_for("dispatcher")
+    client.get(UNITS)  # warm the per-user role/agency cache the same way a session would
+    for i in range(12):
+        unit = UnitFactory(agency=agency, call_sign=f"Q{i}")
+        if i % 3 == 0:
+            services.unit_assign(call_id=make_call().pk, unit_id=unit.pk, actor=cast["dispatcher"])
+    with django_assert_max_num_queries(5):
+        response = client.get(UNITS)
+    rows = response.json()["results"]
+    assert len(rows) == 12
+    assert sum(1 for row in rows if row["current_call"]) == 4
