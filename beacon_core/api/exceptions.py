@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,6 +34,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"non_field_errors": ["The change conflicts with existing data."]},
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError):
+        # Input the database cannot store (NUL bytes, out-of-range numbers) is the client's error.
+        return Response(
+            {"non_field_errors": ["A value cannot be stored (invalid characters or out of range)."]},
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, OperationalError | DatabaseError):
         logger.error("database unavailable: %s", exc)
