@@ -27,7 +27,9 @@ def start_embedded_beat() -> bool:
     # Beat only runs a task eagerly when it is registered in app.tasks; otherwise
     # it publishes to the memory broker where nothing consumes it.
     app.loader.import_default_modules()
-    service = EmbeddedService(app, thread=True, schedule_filename=str(settings.VAR_DIR / "beat-schedule"))
+    service = EmbeddedService(
+        app, thread=True, schedule_filename=str(settings.VAR_DIR / "beat-schedule")
+    )
     original_stop = service.stop
 
     def _stop(*args: object, **kwargs: object) -> None:
