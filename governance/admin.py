@@ -1,6 +1,6 @@
+from django.contrib.admin import StackedInline
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
-from django.contrib.admin import StackedInline
 
 from beacon_core.admin_site import CategoryAdmin, admin_site
 from governance.choices import Category

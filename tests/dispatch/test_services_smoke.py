@@ -9,8 +9,14 @@ pytestmark = pytest.mark.django_db
 
 def test_call_lifecycle_end_to_end(cast, agency):
     d = cast["dispatcher"]
-    call = services.call_create(agency=agency, actor=d, call_type=CallType.objects.get(code="THEFT"),
-                                address="123 North Main Street Apt 4", latitude=29.42, longitude=-98.49)
+    call = services.call_create(
+        agency=agency,
+        actor=d,
+        call_type=CallType.objects.get(code="THEFT"),
+        address="123 North Main Street Apt 4",
+        latitude=29.42,
+        longitude=-98.49,
+    )
     assert call.number.endswith("000001")
     assert call.location.address_key == "123 N MAIN ST #4"
     unit = UnitFactory(agency=agency)
@@ -23,4 +29,4 @@ def test_call_lifecycle_end_to_end(cast, agency):
     services.call_close(call_id=call.pk, actor=d, disposition=disposition())
     call.refresh_from_db()
     assert call.status == "closed" and call.closed_at and call.on_scene_at and call.en_route_at
-    assert [e.kind for e in call.events.all()][0] == "created"
+    assert call.events.first().kind == "created"
