@@ -449,7 +449,6 @@ class DemoPlan:
     burglary_chains: tuple[BurglaryChain, ...]
     recurring_persons: tuple[RecurringEntity, ...]
     recurring_vehicles: tuple[RecurringEntity, ...]
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def start(self) -> dt.datetime:
@@ -1117,7 +1116,6 @@ class _Builder:
         self.loc_index: dict[str, int] = {}
         self.drafts: list[_Draft] = []
         self.obs: list[_ObsDraft] = []
-        self.notes: list[str] = []
 
     # --- time ----------------------------------------------------------------------------
 
@@ -1481,6 +1479,8 @@ class _Builder:
             for ctype in types:
                 profile = _PROFILE_OF.get(ctype, "general")
                 in_window = ctype in window.call_types and self.rng.random() < window.planted_share
+                # A history of a few days may not contain the window at all.
+                in_window = in_window and bool(mask.any())
                 times.append(
                     float(self.sample_times(1, profile, mask=mask if in_window else None)[0])
                 )
@@ -2301,7 +2301,6 @@ class _Builder:
 
     def beats(self) -> tuple[BeatSpec, ...]:
         """Beat rectangles as closed lat/lon rings; inner edges run midway between streets."""
-
         out = []
         for name, (irange, jrange) in BEAT_GRID.items():
             x0 = edge_x(irange[0], -1)
@@ -2394,7 +2393,6 @@ class _Builder:
             burglary_chains=chains,
             recurring_persons=self.recurring_persons,
             recurring_vehicles=self.recurring_vehicles,
-            notes=tuple(self.notes),
         )
 
     def _obs_text(self, o: _ObsDraft) -> str:

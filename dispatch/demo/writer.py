@@ -695,10 +695,23 @@ def _ids(rows: Iterable[int | None]) -> set[int]:
 
 @transaction.atomic
 def demo_remove(plan: DemoPlan) -> dict[str, int]:
-    """Delete the demo data (and only it); resets call-number counters to the highest number left."""
+    """Delete the demo data (and only it); resets call-number counters to the highest number left.
+
+    Demo data: locations in Harbor City, calls and cards there or made by the demo
+    logins, persons and vehicles that figure in nothing else, the demo units, the
+    demo logins (marked by their e-mail domain) and the campus agency once empty.
+    """
     locations = Location.objects.filter(locality=LOCALITY)
-    calls = Call.objects.filter(location__in=locations)
-    observations = FieldObservation.objects.filter(Q(location__in=locations) | Q(call__in=calls))
+    demo_users = get_user_model().objects.filter(
+        username__in=[u.username for u in plan.users],
+        email__endswith=f"@{DEMO_EMAIL_DOMAIN}",
+    )
+    # What people did while trying the demo (a call typed at any address, a card
+    # filed from the phone) is demo data too; otherwise its demo units block the reset.
+    calls = Call.objects.filter(Q(location__in=locations) | Q(created_by__in=demo_users))
+    observations = FieldObservation.objects.filter(
+        Q(location__in=locations) | Q(call__in=calls) | Q(reported_by__in=demo_users)
+    )
     involvements = Involvement.objects.filter(Q(call__in=calls) | Q(observation__in=observations))
     person_ids = _ids(involvements.values_list("person_id", flat=True))
     vehicle_ids = _ids(involvements.values_list("vehicle_id", flat=True))
@@ -727,11 +740,6 @@ def demo_remove(plan: DemoPlan) -> dict[str, int]:
         removed["units"] = Unit.objects.filter(unit_q).count()
         Unit.objects.filter(unit_q).delete()
         locations.delete()
-        user_model = get_user_model()
-        demo_users = user_model.objects.filter(
-            username__in=[u.username for u in plan.users],
-            email__endswith=f"@{DEMO_EMAIL_DOMAIN}",
-        )
         removed["users"] = demo_users.count()
         demo_users.delete()
     except ProtectedError as exc:

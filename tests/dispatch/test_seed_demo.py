@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
+from dispatch import services
 from dispatch.addressing import normalize_address
 from dispatch.choices import CallStatus
 from dispatch.demo.generator import (
@@ -32,6 +33,7 @@ from dispatch.models import (
     Call,
     CallAssignment,
     CallEvent,
+    CallType,
     FieldObservation,
     Involvement,
     Location,
@@ -73,6 +75,22 @@ def test_same_seed_same_plan_and_other_seed_differs(plan: DemoPlan) -> None:
 def test_anchor_must_be_aware() -> None:
     with pytest.raises(ValueError, match="aware"):
         generate(seed=1, days=5, anchor=dt.datetime(2026, 3, 1))  # noqa: DTZ001
+
+
+@pytest.mark.parametrize("days", [1, 3, 6, 9])
+@pytest.mark.parametrize("hours", [0, 29, 77, 130])
+def test_short_histories_at_any_hour_still_plant_chains(days: int, hours: int) -> None:
+    anchor = ANCHOR + dt.timedelta(hours=hours)
+    short = generate(seed=hours, days=days, anchor=anchor, calls_per_day=15)
+    assert short.calls and len(short.burglary_chains) >= 2
+    for chain in short.burglary_chains:
+        first = short.calls[chain.calls[0]].received_at
+        assert all(
+            dt.timedelta(0) <= short.calls[k].received_at - first <= dt.timedelta(days=CHAIN_DAYS)
+            for k in chain.calls
+        )
+    assert all(c.closed_at <= anchor for c in short.calls)
+    assert all(r.calls or r.observations for r in short.recurring_persons)
 
 
 def test_addresses_are_already_normalised(plan: DemoPlan) -> None:
@@ -314,6 +332,10 @@ def test_seed_demo_writes_a_working_jurisdiction(reference_data: None) -> None:
     assert reed.involvements.filter(observation__isnull=False).exists()
     for loc in Location.objects.filter(locality=LOCALITY)[:50]:
         assert normalize_address(loc.display_address).key == loc.address_key
+    # A dispatcher typing a demo address lands on the demo place, not a new one.
+    bar = services.location_resolve(address="412 Front Street", locality="Harbor City")
+    assert bar.calls.count() >= 20
+    assert Location.objects.filter(address_key="412 FRONT ST").count() == 1
 
 
 @pytest.mark.django_db
@@ -328,8 +350,24 @@ def test_second_run_does_nothing_and_reset_rebuilds_the_same(reference_data: Non
     assert "already present" in output
     assert (Call.objects.count(), Person.objects.count(), CallEvent.objects.count()) == counts
 
+    # Someone tries the demo: a call typed at an address outside the demo's locality,
+    # with a demo unit on it. The reset must take that along, not trip over the unit.
+    dispatcher = get_user_model().objects.get(username="dispatcher")
+    tried = services.call_create(
+        agency=Agency.objects.get(code="default"),
+        actor=dispatcher,
+        call_type=CallType.objects.get(code="THEFT"),
+        address="77 Nowhere Lane",
+        latitude=29.43,
+        longitude=-98.49,
+    )
+    services.unit_assign(
+        call_id=tried.pk, unit_id=Unit.objects.get(call_sign="1A13").pk, actor=dispatcher
+    )
+
     output = _seed(*args, "--reset")
     assert "Removed earlier demo data" in output
+    assert not Call.objects.filter(pk=tried.pk).exists()
     assert _closed_digest() == before  # same numbers, times, types and places
     assert (Call.objects.count(), Person.objects.count(), CallEvent.objects.count()) == counts
     assert get_user_model().objects.filter(username="dispatcher").count() == 1
