@@ -59,17 +59,29 @@ def chromium_executable() -> str:
                 "`apt-get install chromium` to run the browser journeys")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_executable: str) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; Django would
-    # otherwise refuse ORM calls from the test body.
+    """One Chromium for the browser package; closed (with Playwright's event loop) when it ends.
+
+    Package scope matters: Playwright's sync API keeps an event loop running in
+    this thread, which would break every async test collected after the journeys.
+    """
+    # Playwright's loop runs in the test thread; Django would otherwise refuse ORM
+    # calls from the test body. Restored afterwards so later tests keep the check.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def _free_port() -> int:
