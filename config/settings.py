@@ -201,10 +201,13 @@ WHITENOISE_USE_FINDERS = True
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API call then gets 401 with a WWW-Authenticate header, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
+    # Deeply nested JSON and lone surrogates are answered with 400 for every app's API.
+    "DEFAULT_PARSER_CLASSES": ["beacon_core.api.parsers.SafeJSONParser"],
     "DEFAULT_PERMISSION_CLASSES": ["governance.api_permissions.RolePermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

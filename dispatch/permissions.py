@@ -101,6 +101,19 @@ def access_unit(user: Any, unit_id: Any, *, for_write: bool = False) -> Unit:
     return _access(units_visible_to(user), unit_id, user, Category.UNIT, for_write)
 
 
+def access_unit_status_write(user: Any, unit_id: Any) -> Unit:
+    """The unit whose status the user may report: any unit of their agency for dispatchers and
+    supervisors, only their own units for field staff (category ``own_unit``)."""
+    unit = _access(units_visible_to(user), unit_id, user, Category.UNIT, False)
+    if not may_write_agency(user, unit.agency_id):
+        raise PermissionDenied("Not allowed to change this unit.")
+    if can(user, Action.CHANGE, Category.UNIT):
+        return unit
+    if can(user, Action.CHANGE, Category.OWN_UNIT) and unit.users.filter(pk=user.pk).exists():
+        return unit
+    raise PermissionDenied("You are not signed to this unit.")
+
+
 def access_unit_position_write(user: Any, unit_id: Any) -> Unit:
     """The unit whose AVL the user may post: field staff only for units they are assigned to."""
     unit = _access(units_visible_to(user), unit_id, user, Category.UNIT, False)

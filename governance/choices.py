@@ -21,6 +21,7 @@ class Category(models.TextChoices):
     PERSON = "person", "Person"
     VEHICLE = "vehicle", "Vehicle"
     UNIT = "unit", "Unit"
+    OWN_UNIT = "own_unit", "Own unit (units the user is signed to)"
     AVL = "avl", "AVL history"
     REFERENCE_DATA = "reference_data", "Reference data"
     FINDING = "finding", "Intelligence finding"

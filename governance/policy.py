@@ -33,7 +33,9 @@ DEFAULT_POLICY: dict[str, dict[str, frozenset[str]]] = {
         Category.FIELD_OBSERVATION: frozenset({V, C}),
         Category.PERSON: frozenset({V, C}),
         Category.VEHICLE: frozenset({V, C}),
-        Category.UNIT: frozenset({V, U}),
+        Category.UNIT: frozenset({V}),
+        # Field staff report status only for the units they are signed to.
+        Category.OWN_UNIT: frozenset({V, U}),
         Category.AVL: frozenset({V, C}),
         Category.REFERENCE_DATA: frozenset({V}),
         Category.ASSIGNMENT: frozenset({V, U}),

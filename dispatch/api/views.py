@@ -55,6 +55,7 @@ from dispatch.permissions import (
     access_observation,
     access_person,
     access_unit,
+    access_unit_status_write,
     access_unit_position_write,
     access_vehicle,
     calls_visible_to,
@@ -318,7 +319,9 @@ class UnitViewSet(mixins.ListModelMixin, DispatchViewSet):
     """Units, their status, and their AVL track."""
 
     access_actions = {
-        "status": Action.CHANGE,
+        # Coarse gate only: access_unit_status_write decides (any unit for dispatch, own units
+        # for field staff) and fails closed.
+        "status": Action.VIEW,
         "positions": Action.VIEW,
         "positions_upload": Action.CREATE,
     }
@@ -350,7 +353,7 @@ class UnitViewSet(mixins.ListModelMixin, DispatchViewSet):
     @action(detail=True, methods=["post"], filter_backends=[])
     def status(self, request: Request, pk: str | None = None) -> Response:
         """Set the unit's status (``unit_set_status``); on a call this moves the call along."""
-        unit = access_unit(request.user, pk, for_write=True)
+        unit = access_unit_status_write(request.user, pk)
         data = validated(s.UnitStatusInput, request.data)
         unit = services.unit_set_status(
             unit_id=unit.pk,

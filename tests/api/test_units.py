@@ -277,3 +277,23 @@ def test_unit_board_query_count_does_not_grow_with_units(
     rows = response.json()["results"]
     assert len(rows) == 12
     assert sum(1 for row in rows if row["current_call"]) == 4
+
+
+def test_field_staff_may_report_status_only_for_their_own_unit(client_for, cast, agency):
+    """Field staff change their own unit's status; another unit of the same agency is refused."""
+    from dispatch import services as svc
+    from dispatch.models import CallType
+    from tests.factories import UnitFactory
+
+    mine = UnitFactory(agency=agency, call_sign="MINE")
+    mine.users.add(cast["field"])
+    other = UnitFactory(agency=agency, call_sign="OTHER")
+    call = svc.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="THEFT"),
+                           address="1 Test Street")
+    svc.unit_assign(call_id=call.pk, unit_id=mine.pk, actor=cast["dispatcher"])
+    field = client_for("field")
+    assert field.post(f"/api/v1/units/{mine.pk}/status/", {"status": "en_route"}, format="json").status_code == 200
+    assert field.post(f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json").status_code == 403
+    dispatcher = client_for("dispatcher")
+    assert dispatcher.post(f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json").status_code == 200
+    assert client_for("analyst").post(f"/api/v1/units/{other.pk}/status/", {"status": "available"}, format="json").status_code == 403
