@@ -1,7 +1,7 @@
 """Reference data, units and locations editable by the admin role (gated by the access policy)."""
 
 from beacon_core.admin_site import CategoryAdmin, admin_site
-from dispatch.models import CallType, Disposition, Location, PremiseNote, Unit
+from dispatch.models import CallType, DispatchSettings, Disposition, Location, PremiseNote, Unit
 from governance.choices import Category
 
 
@@ -25,10 +25,16 @@ class UnitAdmin(CategoryAdmin):
     list_filter = ["agency", "kind", "status", "active"]
     search_fields = ["call_sign"]
     filter_horizontal = ["users"]
-    readonly_fields = ["status", "status_changed_at", "latitude", "longitude", "position_at",
-                       "h3_r7", "h3_r9", "h3_r11"]
-
-
+    readonly_fields = [
+        "status",
+        "status_changed_at",
+        "latitude",
+        "longitude",
+        "position_at",
+        "h3_r7",
+        "h3_r9",
+        "h3_r11",
+    ]
 
 
 class LocationAdmin(CategoryAdmin):
@@ -51,3 +57,48 @@ admin_site.register(Disposition, DispositionAdmin)
 admin_site.register(Unit, UnitAdmin)
 admin_site.register(Location, LocationAdmin)
 admin_site.register(PremiseNote, PremiseNoteAdmin)
+
+
+class DispatchSettingsAdmin(CategoryAdmin):
+    """One row: adding is allowed only while it does not exist."""
+
+    access_category = Category.REFERENCE_DATA
+    fieldsets = [
+        (
+            "Intake context",
+            {"fields": ["context_radius_m", "duplicate_radius_m", "duplicate_window_min"]},
+        ),
+        (
+            "Unit status timers (seconds)",
+            {
+                "fields": [
+                    ("dispatched_warn_s", "dispatched_alert_s"),
+                    ("en_route_warn_s", "en_route_alert_s"),
+                    ("on_scene_warn_s", "on_scene_alert_s"),
+                    ("out_of_service_warn_s", "out_of_service_alert_s"),
+                ]
+            },
+        ),
+        (
+            "Pending-call timers by priority (seconds)",
+            {
+                "fields": [
+                    ("pending_p1_warn_s", "pending_p1_alert_s"),
+                    ("pending_p2_warn_s", "pending_p2_alert_s"),
+                    ("pending_p3_warn_s", "pending_p3_alert_s"),
+                    ("pending_p4_warn_s", "pending_p4_alert_s"),
+                    ("pending_p5_warn_s", "pending_p5_alert_s"),
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return super().has_add_permission(request) and not DispatchSettings.objects.exists()
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        obj.pk = 1
+        super().save_model(request, obj, form, change)
+
+
+admin_site.register(DispatchSettings, DispatchSettingsAdmin)

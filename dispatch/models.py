@@ -451,3 +451,119 @@ class Involvement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.person_id or self.vehicle_id}"
+
+
+class DispatchSettings(models.Model):
+    """Console knobs an admin edits in the browser; one row (pk=1), read fresh on every request."""
+
+    context_radius_m = models.PositiveIntegerField(
+        default=250,
+        validators=[MinValueValidator(25), MaxValueValidator(5_000)],
+        help_text="Radius for 'calls nearby' in the intake context panel (metres).",
+    )
+    duplicate_radius_m = models.PositiveIntegerField(
+        default=150,
+        validators=[MinValueValidator(10), MaxValueValidator(2_000)],
+        help_text="An open call this close, of a related type, is flagged as a possible duplicate (metres).",
+    )
+    duplicate_window_min = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="How far back to look for possible duplicates (minutes).",
+    )
+    dispatched_warn_s = models.PositiveIntegerField(
+        default=120, help_text="Dispatched: amber after (s)."
+    )
+    dispatched_alert_s = models.PositiveIntegerField(
+        default=300, help_text="Dispatched: red after (s)."
+    )
+    en_route_warn_s = models.PositiveIntegerField(
+        default=600, help_text="En route: amber after (s)."
+    )
+    en_route_alert_s = models.PositiveIntegerField(
+        default=1200, help_text="En route: red after (s)."
+    )
+    on_scene_warn_s = models.PositiveIntegerField(
+        default=1800, help_text="On scene: amber after (s)."
+    )
+    on_scene_alert_s = models.PositiveIntegerField(
+        default=3600, help_text="On scene: red after (s)."
+    )
+    out_of_service_warn_s = models.PositiveIntegerField(
+        default=3600, help_text="Out of service: amber after (s)."
+    )
+    out_of_service_alert_s = models.PositiveIntegerField(
+        default=7200, help_text="Out of service: red after (s)."
+    )
+    pending_p1_warn_s = models.PositiveIntegerField(
+        default=60, help_text="Pending P1: amber after (s)."
+    )
+    pending_p1_alert_s = models.PositiveIntegerField(
+        default=180, help_text="Pending P1: red after (s)."
+    )
+    pending_p2_warn_s = models.PositiveIntegerField(
+        default=180, help_text="Pending P2: amber after (s)."
+    )
+    pending_p2_alert_s = models.PositiveIntegerField(
+        default=600, help_text="Pending P2: red after (s)."
+    )
+    pending_p3_warn_s = models.PositiveIntegerField(
+        default=600, help_text="Pending P3: amber after (s)."
+    )
+    pending_p3_alert_s = models.PositiveIntegerField(
+        default=1200, help_text="Pending P3: red after (s)."
+    )
+    pending_p4_warn_s = models.PositiveIntegerField(
+        default=1200, help_text="Pending P4: amber after (s)."
+    )
+    pending_p4_alert_s = models.PositiveIntegerField(
+        default=2400, help_text="Pending P4: red after (s)."
+    )
+    pending_p5_warn_s = models.PositiveIntegerField(
+        default=1800, help_text="Pending P5: amber after (s)."
+    )
+    pending_p5_alert_s = models.PositiveIntegerField(
+        default=3600, help_text="Pending P5: red after (s)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    STATUSES = ("dispatched", "en_route", "on_scene", "out_of_service")
+
+    class Meta:
+        verbose_name = "dispatch settings"
+        verbose_name_plural = "dispatch settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="dispatchsettings_singleton")]
+
+    def __str__(self) -> str:
+        return "Dispatch settings"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        pairs = [(f"{s}_warn_s", f"{s}_alert_s") for s in self.STATUSES]
+        pairs += [(f"pending_p{p}_warn_s", f"pending_p{p}_alert_s") for p in range(1, 6)]
+        for warn, alert in pairs:
+            if getattr(self, warn) >= getattr(self, alert):
+                errors[alert] = "Red must come after amber."
+        if errors:
+            raise ValidationError(errors)
+
+    def as_dict(self) -> dict[str, object]:
+        """The console's settings shape (see dispatch.console_config.DEFAULTS)."""
+        return {
+            "context_radius_m": float(self.context_radius_m),
+            "duplicate_radius_m": float(self.duplicate_radius_m),
+            "duplicate_window_min": self.duplicate_window_min,
+            "status_thresholds": {
+                s: [getattr(self, f"{s}_warn_s"), getattr(self, f"{s}_alert_s")]
+                for s in self.STATUSES
+            },
+            "pending_thresholds": {
+                str(p): [
+                    getattr(self, f"pending_p{p}_warn_s"),
+                    getattr(self, f"pending_p{p}_alert_s"),
+                ]
+                for p in range(1, 6)
+            },
+        }
