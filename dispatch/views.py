@@ -7,12 +7,12 @@ writes go through the REST API, which calls the same services).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -272,36 +272,61 @@ def field_snapshot(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"units": out})
 
 
+OBSERVE_FIELDS = (
+    "category", "narrative", "address", "latitude", "longitude",
+    "plate", "plate_state", "vehicle_description", "person_last_name", "person_first_name", "person_description",
+)
+
+
 def field_observe(request: HttpRequest) -> HttpResponse:
-    """The field observation card: one thumb, GPS or map, validated like the API."""
+    """The field observation card: one thumb, GPS or address, structured persons/vehicles seen."""
     _require(request, Action.CREATE, Category.FIELD_OBSERVATION)
     errors: dict[str, list[str]] = {}
     values: dict[str, str] = {}
     if request.method == "POST":
-        values = {k: request.POST.get(k, "") for k in
-                  ("category", "narrative", "address", "latitude", "longitude", "persons_seen", "vehicles_seen")}
+        values = {k: request.POST.get(k, "").strip() for k in OBSERVE_FIELDS}
         agency_id = user_agency_id(request.user)
         if agency_id is None:
             errors = {"non_field_errors": ["Your account has no agency; ask an administrator."]}
         else:
             try:
-                from governance.models import Agency
-
-                lat = _float(values["latitude"], "latitude")
-                lon = _float(values["longitude"], "longitude")
-                narrative = values["narrative"]
-                extras = [f"Persons seen: {values['persons_seen']}" if values["persons_seen"].strip() else "",
-                          f"Vehicles seen: {values['vehicles_seen']}" if values["vehicles_seen"].strip() else ""]
-                narrative = "\n".join([narrative, *[e for e in extras if e]]).strip()
-                services.observation_create(
-                    agency=Agency.objects.get(pk=agency_id), actor=request.user, category=values["category"],
-                    narrative=narrative, address=values["address"], latitude=lat, longitude=lon,
-                )
+                _file_observation(request, agency_id, values)
             except DomainError as exc:
                 errors = exc.errors
+            except PermissionDenied as exc:
+                errors = {"non_field_errors": [str(exc) or "Not allowed."]}
             else:
                 return redirect(f"{reverse('field')}?filed=1")
     return render(request, "dispatch/field_observe.html", {
         "categories": ObservationCategory.choices, "errors": errors, "values": values,
-        "errors_json": json.dumps(errors),
     }, status=400 if errors else 200)
+
+
+@transaction.atomic
+def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, str]) -> None:
+    """One transaction: the card and any vehicle/person seen, or nothing at all."""
+    from governance.models import Agency
+
+    agency = Agency.objects.get(pk=agency_id)
+    lat = _float(values["latitude"], "latitude")
+    lon = _float(values["longitude"], "longitude")
+    observation = services.observation_create(
+        agency=agency, actor=request.user, category=values["category"], narrative=values["narrative"],
+        address=values["address"], latitude=lat, longitude=lon,
+    )
+    if values["plate"] or values["vehicle_description"]:
+        if not can(request.user, Action.CREATE, Category.VEHICLE):
+            raise PermissionDenied("Not allowed to record vehicles.")
+        vehicle, _ = services.vehicle_get_or_create(
+            agency=agency, plate=values["plate"], plate_state=values["plate_state"],
+            description=values["vehicle_description"],
+        )
+        services.involvement_create(actor=request.user, role="subject", vehicle=vehicle, observation=observation)
+    if values["person_last_name"] or values["person_description"]:
+        if not can(request.user, Action.CREATE, Category.PERSON):
+            raise PermissionDenied("Not allowed to record persons.")
+        person = services.person_create(
+            agency=agency, last_name=values["person_last_name"] or "UNKNOWN",
+            first_name=values["person_first_name"], description=values["person_description"],
+        )
+        services.involvement_create(actor=request.user, role="subject", person=person, observation=observation)

@@ -161,11 +161,22 @@ def test_observation_form_reports_field_errors_and_writes_nothing(client, cast):
     assert FieldObservation.objects.count() == 0
 
 
-def test_observation_form_files_a_card_at_an_address(client, cast):
+def test_observation_form_files_a_card_with_the_vehicle_seen(client, cast):
     client.force_login(cast["field"])
     resp = client.post("/field/observe/", {"category": "suspicious_vehicle", "address": "77 Dock St",
-                                           "narrative": "<b>van</b>", "vehicles_seen": "white van"})
+                                           "narrative": "<b>van</b>", "plate": "abc-123", "plate_state": "tx",
+                                           "vehicle_description": "white van"})
     assert resp.status_code == 302
     obs = FieldObservation.objects.get()
     assert obs.location.address_key == "77 DOCK ST"
-    assert "Vehicles seen: white van" in obs.narrative
+    involvement = obs.involvements.get()
+    assert (involvement.role, involvement.vehicle.plate, involvement.vehicle.plate_state) == ("subject", "ABC123", "TX")
+
+
+def test_observation_with_a_bad_plate_state_stores_nothing(client, cast):
+    client.force_login(cast["field"])
+    resp = client.post("/field/observe/", {"category": "suspicious_vehicle", "address": "77 Dock St",
+                                           "plate": "ABC123", "plate_state": "Texas!"})
+    assert resp.status_code == 400
+    assert b"two-letter" in resp.content
+    assert FieldObservation.objects.count() == 0  # the card rolled back with the vehicle
