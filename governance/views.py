@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from governance.access import user_roles
+from governance.choices import Role
 from governance.selectors import user_summary
 
 
@@ -21,5 +23,10 @@ class LogoutView(auth_views.LogoutView):
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Landing page: where each role goes next."""
+    """Landing page: dispatchers go to the console, field staff to their phone view, others choose."""
+    roles = user_roles(request.user)
+    if Role.DISPATCHER in roles:
+        return redirect("console")
+    if roles == {Role.FIELD}:
+        return redirect("field")
     return render(request, "governance/home.html", {"me": user_summary(request.user)})

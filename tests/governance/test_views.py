@@ -60,12 +60,18 @@ def test_signing_in_lands_on_the_home_page_with_roles(cast):
     token = page.cookies["csrftoken"].value
     response = client.post(
         "/login/",
-        {"username": "dispatcher1", "password": TEST_PASSWORD, "csrfmiddlewaretoken": token},
+        {"username": "analyst1", "password": TEST_PASSWORD, "csrfmiddlewaretoken": token},
     )
     assert response.status_code == 302 and response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
-    assert b"dispatcher1" in home.content
+    assert b"analyst1" in home.content
+
+
+@pytest.mark.parametrize(("role", "landing"), [("dispatcher", "/console/"), ("field", "/field/")])
+def test_dispatchers_and_field_staff_land_where_they_work(cast, client, role, landing):
+    client.force_login(cast[role])
+    assert client.get("/")["Location"] == landing
 
 
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(cast, client):
