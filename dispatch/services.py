@@ -169,6 +169,13 @@ def location_resolve(
         **h3_cells(lat, lon),
     }
     key = normalized.key[:255]
+    if not loc_key:
+        # A dispatcher who types "412 Front St" without naming the town means the one place
+        # already known by that key; only when the key exists in several towns is it ambiguous
+        # (then the town-less record is used, as before).
+        known = list(Location.objects.filter(address_key=key).order_by("id")[:2])
+        if len(known) == 1:
+            loc_key = known[0].locality
     try:
         with transaction.atomic():
             location, created = Location.objects.get_or_create(

@@ -298,3 +298,17 @@ def test_an_involvement_across_agencies_is_refused(agency, other_agency, dispatc
         services.involvement_create(actor=dispatcher, role="witness", person=stranger, call=call)
     assert "person" in exc.value.errors
     assert not Person.objects.get(pk=stranger.pk).involvements.exists()
+
+
+@pytest.mark.django_db
+def test_an_address_typed_without_its_town_lands_on_the_one_known_place(agency):
+    """A known place in one town is found even when the caller does not name the town."""
+    from dispatch.services import location_resolve
+
+    in_town = location_resolve(address="412 Front St", locality="Harbor City")
+    assert location_resolve(address="412 FRONT STREET") == in_town
+    elsewhere = location_resolve(address="412 Front St", locality="Bayside")
+    assert elsewhere != in_town
+    # Now ambiguous: without a town the record falls back to its own, town-less place.
+    ambiguous = location_resolve(address="412 Front St")
+    assert ambiguous not in (in_town, elsewhere)

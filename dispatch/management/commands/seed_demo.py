@@ -54,6 +54,7 @@ class Command(BaseCommand):
             # The quick path `make run` takes on every start: one indexed query.
             self.stdout.write("Demo data already present (Harbor City); nothing to do.")
             self.stdout.write("Use --reset to remove it and write it again.")
+            self._existing_logins()
             return
         # Imported here so the no-op path above stays light.
         from dispatch.demo import generator
@@ -85,6 +86,26 @@ class Command(BaseCommand):
         except DemoError as exc:
             raise CommandError(str(exc)) from None
         self._report(plan, result, tz)
+
+    def _existing_logins(self) -> None:
+        """List the demo logins on every start, as `make run` promises (passwords are not stored)."""
+        from django.contrib.auth import get_user_model
+
+        from dispatch.demo.writer import DEMO_EMAIL_DOMAIN
+
+        users = (
+            get_user_model()
+            .objects.filter(email__endswith=f"@{DEMO_EMAIL_DOMAIN}", is_active=True)
+            .prefetch_related("groups")
+            .order_by("username")
+        )
+        rows = [(u.username, ", ".join(sorted(g.name for g in u.groups.all()))) for u in users]
+        if not rows:
+            return
+        width = max(len(r[0]) for r in rows)
+        self.stdout.write("Demo logins (password as set when seeded; default beacon-demo-2026):")
+        for username, roles in rows:
+            self.stdout.write(f"  {username:<{width}}  {roles}")
 
     def _anchor(self, text: str | None, tz: ZoneInfo) -> dt.datetime:
         now = timezone.now()
