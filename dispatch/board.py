@@ -74,7 +74,15 @@ def call_detail(call: Call, *, show_caller: bool, involvements: list[Any]) -> di
         "location_id": call.location_id,
         "timestamps": {
             name: _iso(getattr(call, f"{name}_at"))
-            for name in ("received", "dispatched", "en_route", "on_scene", "cleared", "closed", "cancelled")
+            for name in (
+                "received",
+                "dispatched",
+                "en_route",
+                "on_scene",
+                "cleared",
+                "closed",
+                "cancelled",
+            )
         },
         "events": [
             {
@@ -121,9 +129,15 @@ def context_json(ctx: IntakeContext) -> dict[str, Any]:
     loc = ctx.location
     return {
         "location": (
-            {"id": loc.pk, "address": loc.display_address, "kind": loc.kind,
-             "latitude": loc.latitude, "longitude": loc.longitude}
-            if loc else None
+            {
+                "id": loc.pk,
+                "address": loc.display_address,
+                "kind": loc.kind,
+                "latitude": loc.latitude,
+                "longitude": loc.longitude,
+            }
+            if loc
+            else None
         ),
         "latitude": ctx.latitude,
         "longitude": ctx.longitude,
@@ -137,12 +151,19 @@ def context_json(ctx: IntakeContext) -> dict[str, Any]:
             for n in ctx.notes
         ],
         "observations": [
-            {"id": o.pk, "category": o.get_category_display(), "observed_at": _iso(o.observed_at),
-             "narrative": o.narrative[:300], "by": o.reported_by.get_username() if o.reported_by else ""}
+            {
+                "id": o.pk,
+                "category": o.get_category_display(),
+                "observed_at": _iso(o.observed_at),
+                "narrative": o.narrative[:300],
+                "by": o.reported_by.get_username() if o.reported_by else "",
+            }
             for o in ctx.observations
         ],
         "persons": ctx.persons,
         "vehicles": ctx.vehicles,
-        "flags": [{"kind": f.kind, "label": f.label, "detail": f.detail, "url": f.url} for f in ctx.flags],
+        "flags": [
+            {"kind": f.kind, "label": f.label, "detail": f.detail, "url": f.url} for f in ctx.flags
+        ],
         "duplicates": [_brief_call(c) for c in ctx.duplicates],
     }

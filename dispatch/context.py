@@ -97,7 +97,9 @@ def location_suggest(*, query: str, limit: int = 8) -> list[Location]:
         key = query.upper()
     exact = list(Location.objects.filter(address_key=key)[:limit])
     seen = {loc.pk for loc in exact}
-    prefix = Location.objects.filter(Q(address_key__startswith=key) | Q(address_key__startswith=query.upper()))
+    prefix = Location.objects.filter(
+        Q(address_key__startswith=key) | Q(address_key__startswith=query.upper())
+    )
     more = list(prefix.exclude(pk__in=seen).order_by("address_key")[: limit - len(exact)])
     if len(exact) + len(more) < limit and " " in query.strip():
         # "main st" should find "123 N MAIN ST": fall back to a contains match on the street words.
@@ -123,7 +125,12 @@ def _counts(qs: Any, now: dt.datetime) -> dict[str, int]:
 
 
 def calls_near(
-    *, user: Any, latitude: float, longitude: float, radius_m: float, since: dt.datetime | None = None
+    *,
+    user: Any,
+    latitude: float,
+    longitude: float,
+    radius_m: float,
+    since: dt.datetime | None = None,
 ) -> Any:
     """Calls within ``radius_m`` of a point (H3 cell prefilter, exact distance done by the caller)."""
     cells = cells_within(latitude, longitude, radius_m, resolution=9)
@@ -135,7 +142,8 @@ def calls_near(
 
 def _within(calls: list[Call], lat: float, lon: float, radius_m: float) -> list[Call]:
     return [
-        c for c in calls
+        c
+        for c in calls
         if c.latitude is not None and haversine_m(lat, lon, c.latitude, c.longitude) <= radius_m
     ]
 
@@ -159,7 +167,9 @@ def intake_context(
     if latitude is None and location is not None:
         latitude, longitude = location.latitude, location.longitude
     has_point = valid_point(latitude, longitude)
-    ctx = IntakeContext(location=location, latitude=latitude, longitude=longitude, radius_m=radius_m)
+    ctx = IntakeContext(
+        location=location, latitude=latitude, longitude=longitude, radius_m=radius_m
+    )
     since_90d = now - dt.timedelta(days=90)
 
     if location is not None:
@@ -167,7 +177,9 @@ def intake_context(
         if exclude_call_id:
             here = here.exclude(pk=exclude_call_id)
         ctx.counts = _counts(here, now)
-        ctx.recent = list(here.select_related("call_type", "disposition").order_by("-received_at")[:recent_limit])
+        ctx.recent = list(
+            here.select_related("call_type", "disposition").order_by("-received_at")[:recent_limit]
+        )
         ctx.notes = list(
             premise_notes_visible_to(user)
             .filter(location=location)
@@ -187,7 +199,13 @@ def intake_context(
 
     if has_point and latitude is not None and longitude is not None:
         near = list(
-            calls_near(user=user, latitude=latitude, longitude=longitude, radius_m=radius_m, since=since_90d)
+            calls_near(
+                user=user,
+                latitude=latitude,
+                longitude=longitude,
+                radius_m=radius_m,
+                since=since_90d,
+            )
             .select_related("call_type", "disposition", "location")
             .order_by("-received_at")[:2000]
         )
@@ -201,15 +219,27 @@ def intake_context(
         }
         ctx.nearby_recent = near[:recent_limit]
         ctx.duplicates = possible_duplicates(
-            user=user, latitude=latitude, longitude=longitude, location=location,
-            call_type_category=call_type_category, radius_m=duplicate_radius_m,
-            window_min=duplicate_window_min, now=now, exclude_call_id=exclude_call_id,
+            user=user,
+            latitude=latitude,
+            longitude=longitude,
+            location=location,
+            call_type_category=call_type_category,
+            radius_m=duplicate_radius_m,
+            window_min=duplicate_window_min,
+            now=now,
+            exclude_call_id=exclude_call_id,
         )
     elif location is not None:
         ctx.duplicates = possible_duplicates(
-            user=user, latitude=None, longitude=None, location=location,
-            call_type_category=call_type_category, radius_m=duplicate_radius_m,
-            window_min=duplicate_window_min, now=now, exclude_call_id=exclude_call_id,
+            user=user,
+            latitude=None,
+            longitude=None,
+            location=location,
+            call_type_category=call_type_category,
+            radius_m=duplicate_radius_m,
+            window_min=duplicate_window_min,
+            now=now,
+            exclude_call_id=exclude_call_id,
         )
 
     for provider in _providers:
@@ -239,19 +269,33 @@ def possible_duplicates(
         qs = qs.filter(call_type__category=call_type_category)
     if latitude is not None and longitude is not None and valid_point(latitude, longitude):
         cells = cells_within(latitude, longitude, radius_m, resolution=9)
-        place = Q(h3_r9__in=cells) | (Q(location=location) if location is not None else Q(pk__in=[]))
-        candidates = list(qs.filter(place).select_related("call_type", "location").order_by("-received_at")[:50])
+        place = Q(h3_r9__in=cells) | (
+            Q(location=location) if location is not None else Q(pk__in=[])
+        )
+        candidates = list(
+            qs.filter(place).select_related("call_type", "location").order_by("-received_at")[:50]
+        )
         return [
-            c for c in candidates
+            c
+            for c in candidates
             if (location is not None and c.location_id == location.pk)
-            or (c.latitude is not None and haversine_m(latitude, longitude, c.latitude, c.longitude) <= radius_m)
+            or (
+                c.latitude is not None
+                and haversine_m(latitude, longitude, c.latitude, c.longitude) <= radius_m
+            )
         ]
     if location is not None:
-        return list(qs.filter(location=location).select_related("call_type", "location").order_by("-received_at"))
+        return list(
+            qs.filter(location=location)
+            .select_related("call_type", "location")
+            .order_by("-received_at")
+        )
     return []
 
 
-def _entities_at(user: Any, location: Location, limit: int = 10) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _entities_at(
+    user: Any, location: Location, limit: int = 10
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Persons and vehicles involved in earlier calls/observations here, if the user may see them."""
     persons: list[dict[str, Any]] = []
     vehicles: list[dict[str, Any]] = []
@@ -266,7 +310,10 @@ def _entities_at(user: Any, location: Location, limit: int = 10) -> tuple[list[d
         )
         seen: dict[int, dict[str, Any]] = {}
         for inv in rows:
-            entry = seen.setdefault(inv.person_id, {"id": inv.person_id, "name": str(inv.person), "roles": set(), "count": 0})
+            entry = seen.setdefault(
+                inv.person_id,
+                {"id": inv.person_id, "name": str(inv.person), "roles": set(), "count": 0},
+            )
             entry["roles"].add(inv.role)
             entry["count"] += 1
         persons = sorted(seen.values(), key=lambda e: -e["count"])[:limit]
@@ -285,7 +332,12 @@ def _entities_at(user: Any, location: Location, limit: int = 10) -> tuple[list[d
             v = inv.vehicle
             entry = seen_v.setdefault(
                 inv.vehicle_id,
-                {"id": inv.vehicle_id, "label": f"{v} {v.color} {v.make} {v.model}".strip(), "roles": set(), "count": 0},
+                {
+                    "id": inv.vehicle_id,
+                    "label": f"{v} {v.color} {v.make} {v.model}".strip(),
+                    "roles": set(),
+                    "count": 0,
+                },
             )
             entry["roles"].add(inv.role)
             entry["count"] += 1
@@ -300,16 +352,23 @@ def closest_available_units(
 ) -> list[dict[str, Any]]:
     """Available units by straight-line distance from their last AVL fix (no road network: stated to users)."""
     now = timezone.now()
-    units = units_visible_to(user).filter(active=True, status=UnitStatus.AVAILABLE, latitude__isnull=False)
+    units = units_visible_to(user).filter(
+        active=True, status=UnitStatus.AVAILABLE, latitude__isnull=False
+    )
     ranked = []
     for unit in units:
         distance = haversine_m(latitude, longitude, unit.latitude, unit.longitude)
         age_min = (now - unit.position_at).total_seconds() / 60 if unit.position_at else None
-        ranked.append({
-            "id": unit.pk, "call_sign": unit.call_sign, "kind": unit.kind, "distance_m": round(distance),
-            "fix_age_min": round(age_min, 1) if age_min is not None else None,
-            "stale": age_min is None or age_min > max_fix_age_min,
-        })
+        ranked.append(
+            {
+                "id": unit.pk,
+                "call_sign": unit.call_sign,
+                "kind": unit.kind,
+                "distance_m": round(distance),
+                "fix_age_min": round(age_min, 1) if age_min is not None else None,
+                "stale": age_min is None or age_min > max_fix_age_min,
+            }
+        )
     ranked.sort(key=lambda r: (r["stale"], r["distance_m"]))
     return ranked[:limit]
 
@@ -325,8 +384,13 @@ def hazard_points(*, user: Any, limit: int = 500) -> list[dict[str, Any]]:
         .order_by("-created_at")[:limit]
     )
     return [
-        {"id": n.pk, "text": n.text, "address": n.location.display_address,
-         "latitude": n.location.latitude, "longitude": n.location.longitude}
+        {
+            "id": n.pk,
+            "text": n.text,
+            "address": n.location.display_address,
+            "latitude": n.location.latitude,
+            "longitude": n.location.longitude,
+        }
         for n in notes
     ]
 
@@ -353,6 +417,8 @@ def unit_recent_calls(*, unit: Any, user: Any, limit: int = 10) -> list[Call]:
         .filter(assignments__unit=unit)
         .distinct()
         .select_related("call_type", "location")
-        .prefetch_related(Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments"))
+        .prefetch_related(
+            Prefetch("assignments", queryset=open_assignments, to_attr="open_assignments")
+        )
         .order_by("-received_at")[:limit]
     )

@@ -40,7 +40,9 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def cells_within(latitude: float, longitude: float, radius_m: float, resolution: int = 9) -> list[str]:
+def cells_within(
+    latitude: float, longitude: float, radius_m: float, resolution: int = 9
+) -> list[str]:
     """H3 cells at ``resolution`` that cover a disc of ``radius_m`` around the point."""
     centre = h3.latlng_to_cell(latitude, longitude, resolution)
     edge = h3.average_hexagon_edge_length(resolution, unit="m")

@@ -36,8 +36,12 @@ def _geocoder():  # type: ignore[no-untyped-def]
     domain = url.netloc + url.path.rstrip("/")
     agent = getattr(settings, "GEOCODER_USER_AGENT", "beacon-cad")
     if kind == "pelias":
-        return Pelias(domain=domain, scheme=url.scheme or "https", timeout=TIMEOUT_S, user_agent=agent)
-    return Nominatim(domain=domain, scheme=url.scheme or "https", timeout=TIMEOUT_S, user_agent=agent)
+        return Pelias(
+            domain=domain, scheme=url.scheme or "https", timeout=TIMEOUT_S, user_agent=agent
+        )
+    return Nominatim(
+        domain=domain, scheme=url.scheme or "https", timeout=TIMEOUT_S, user_agent=agent
+    )
 
 
 def geocode(address: str) -> GeocodeResult | None:
@@ -56,4 +60,6 @@ def geocode(address: str) -> GeocodeResult | None:
 
     if not valid_point(found.latitude, found.longitude):
         return None
-    return GeocodeResult(latitude=float(found.latitude), longitude=float(found.longitude), label=str(found.address))
+    return GeocodeResult(
+        latitude=float(found.latitude), longitude=float(found.longitude), label=str(found.address)
+    )

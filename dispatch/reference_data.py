@@ -78,5 +78,9 @@ def load_defaults(call_type_model: Any = None, disposition_model: Any = None) ->
     )
     existing = set(disposition_model.objects.values_list("code", flat=True))
     disposition_model.objects.bulk_create(
-        [disposition_model(code=code, name=name) for code, name in DEFAULT_DISPOSITIONS if code not in existing]
+        [
+            disposition_model(code=code, name=name)
+            for code, name in DEFAULT_DISPOSITIONS
+            if code not in existing
+        ]
     )

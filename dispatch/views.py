@@ -79,8 +79,11 @@ def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     call = selectors.call_detail(user=request.user, call_id=call_id)
-    return render(request, "dispatch/call_detail.html",
-                  {"call": call, "show_caller": can_see_caller_identity(request.user)})
+    return render(
+        request,
+        "dispatch/call_detail.html",
+        {"call": call, "show_caller": can_see_caller_identity(request.user)},
+    )
 
 
 # --- dispatcher console ----------------------------------------------------------------
@@ -97,14 +100,18 @@ def _map_config() -> dict[str, Any]:
     }
 
 
-
 def console_page(request: HttpRequest) -> HttpResponse:
     """The dispatcher console: intake, context, queue, call detail, unit board, live map."""
-    if not (can(request.user, Action.CREATE, Category.CALL) and can(request.user, Action.CHANGE, Category.UNIT)):
+    if not (
+        can(request.user, Action.CREATE, Category.CALL)
+        and can(request.user, Action.CHANGE, Category.UNIT)
+    ):
         if can(request.user, Action.CREATE, Category.AVL):
             return redirect("field")
         raise PermissionDenied
-    call_types = list(CallType.objects.filter(active=True).values("code", "name", "category", "default_priority"))
+    call_types = list(
+        CallType.objects.filter(active=True).values("code", "name", "category", "default_priority")
+    )
     dispositions = list(Disposition.objects.filter(active=True).values("code", "name"))
     config = {
         "callTypes": call_types,
@@ -121,7 +128,11 @@ def console_page(request: HttpRequest) -> HttpResponse:
             "api": "/api/v1/",
         },
     }
-    return render(request, "dispatch/console.html", {"config_json": config, "unit_statuses": UnitStatus.choices})
+    return render(
+        request,
+        "dispatch/console.html",
+        {"config_json": config, "unit_statuses": UnitStatus.choices},
+    )
 
 
 @require_GET
@@ -131,7 +142,8 @@ def console_snapshot(request: HttpRequest) -> JsonResponse:
     calls = [board.call_row(c) for c in selectors.call_queue(user=request.user)]
     units = (
         [board.unit_row(u) for u in selectors.unit_board(user=request.user)]
-        if can(request.user, Action.VIEW, Category.UNIT) else []
+        if can(request.user, Action.VIEW, Category.UNIT)
+        else []
     )
     hazards = hazard_points(user=request.user)
     return JsonResponse({"calls": calls, "units": units, "hazards": hazards})
@@ -162,13 +174,22 @@ def console_context(request: HttpRequest) -> JsonResponse:
             lat, lon = geocoded.latitude, geocoded.longitude
     category = None
     if request.GET.get("call_type"):
-        category = CallType.objects.filter(code=request.GET["call_type"]).values_list("category", flat=True).first()
+        category = (
+            CallType.objects.filter(code=request.GET["call_type"])
+            .values_list("category", flat=True)
+            .first()
+        )
     exclude = request.GET.get("exclude")
     settings = console_settings()
     ctx = intake_context(
-        user=request.user, location=location, latitude=lat, longitude=lon, call_type_category=category,
+        user=request.user,
+        location=location,
+        latitude=lat,
+        longitude=lon,
+        call_type_category=category,
         exclude_call_id=int(exclude) if exclude and exclude.isdigit() else None,
-        radius_m=settings["context_radius_m"], duplicate_radius_m=settings["duplicate_radius_m"],
+        radius_m=settings["context_radius_m"],
+        duplicate_radius_m=settings["duplicate_radius_m"],
         duplicate_window_min=settings["duplicate_window_min"],
     )
     data = board.context_json(ctx)
@@ -187,27 +208,45 @@ def console_suggest(request: HttpRequest) -> JsonResponse:
     """Known locations matching typed text (normalised)."""
     _require(request, Action.VIEW, Category.LOCATION)
     found = location_suggest(query=request.GET.get("q", "")[:200])
-    return JsonResponse({
-        "results": [
-            {"id": loc.pk, "address": loc.display_address, "locality": loc.locality, "kind": loc.kind,
-             "latitude": loc.latitude, "longitude": loc.longitude}
-            for loc in found
-        ]
-    })
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": loc.pk,
+                    "address": loc.display_address,
+                    "locality": loc.locality,
+                    "kind": loc.kind,
+                    "latitude": loc.latitude,
+                    "longitude": loc.longitude,
+                }
+                for loc in found
+            ]
+        }
+    )
 
 
 def _involvements_for(request: HttpRequest, call_id: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     if can(request.user, Action.VIEW, Category.PERSON):
-        for inv in Involvement.objects.filter(call_id=call_id, person__in=persons_visible_to(request.user)) \
-                .select_related("person"):
-            rows.append({"kind": "person", "id": inv.person_id, "label": str(inv.person), "role": inv.role})
+        for inv in Involvement.objects.filter(
+            call_id=call_id, person__in=persons_visible_to(request.user)
+        ).select_related("person"):
+            rows.append(
+                {"kind": "person", "id": inv.person_id, "label": str(inv.person), "role": inv.role}
+            )
     if can(request.user, Action.VIEW, Category.VEHICLE):
-        for inv in Involvement.objects.filter(call_id=call_id, vehicle__in=vehicles_visible_to(request.user)) \
-                .select_related("vehicle"):
+        for inv in Involvement.objects.filter(
+            call_id=call_id, vehicle__in=vehicles_visible_to(request.user)
+        ).select_related("vehicle"):
             v = inv.vehicle
-            rows.append({"kind": "vehicle", "id": inv.vehicle_id,
-                         "label": f"{v} {v.color} {v.make} {v.model}".strip(), "role": inv.role})
+            rows.append(
+                {
+                    "kind": "vehicle",
+                    "id": inv.vehicle_id,
+                    "label": f"{v} {v.color} {v.make} {v.model}".strip(),
+                    "role": inv.role,
+                }
+            )
     return rows
 
 
@@ -219,9 +258,13 @@ def console_call(request: HttpRequest, call_id: int) -> JsonResponse:
     except NotFoundError:
         return JsonResponse({"detail": "Not found."}, status=404)
     call = selectors.call_detail(user=request.user, call_id=call_id)
-    return JsonResponse(board.call_detail(
-        call, show_caller=can_see_caller_identity(request.user), involvements=_involvements_for(request, call_id)
-    ))
+    return JsonResponse(
+        board.call_detail(
+            call,
+            show_caller=can_see_caller_identity(request.user),
+            involvements=_involvements_for(request, call_id),
+        )
+    )
 
 
 # --- field view ----------------------------------------------------------------------------
@@ -230,7 +273,9 @@ def console_call(request: HttpRequest, call_id: int) -> JsonResponse:
 def _my_units(request: HttpRequest) -> list[Any]:
     from dispatch.permissions import units_visible_to
 
-    return list(units_visible_to(request.user).filter(users=request.user, active=True).order_by("call_sign"))
+    return list(
+        units_visible_to(request.user).filter(users=request.user, active=True).order_by("call_sign")
+    )
 
 
 def field_page(request: HttpRequest) -> HttpResponse:
@@ -239,8 +284,12 @@ def field_page(request: HttpRequest) -> HttpResponse:
     units = _my_units(request)
     config = {
         "units": [{"id": u.pk, "call_sign": u.call_sign} for u in units],
-        "urls": {"snapshot": reverse("field-snapshot"), "ws": "/ws/dispatch/", "api": "/api/v1/",
-                 "observe": reverse("field-observe")},
+        "urls": {
+            "snapshot": reverse("field-snapshot"),
+            "ws": "/ws/dispatch/",
+            "api": "/api/v1/",
+            "observe": reverse("field-observe"),
+        },
     }
     return render(request, "dispatch/field.html", {"config_json": config, "units": units})
 
@@ -256,25 +305,47 @@ def field_snapshot(request: HttpRequest) -> JsonResponse:
         hazards: list[dict[str, Any]] = []
         if current is not None:
             call = selectors.call_detail(user=request.user, call_id=current.pk)
-            detail = board.call_detail(call, show_caller=can_see_caller_identity(request.user),
-                                       involvements=_involvements_for(request, call.pk))
+            detail = board.call_detail(
+                call,
+                show_caller=can_see_caller_identity(request.user),
+                involvements=_involvements_for(request, call.pk),
+            )
             if call.location_id:
                 hazards = [
                     {"kind": n.kind, "text": n.text}
-                    for n in selectors.location_history(user=request.user, location=call.location)["notes"]
+                    for n in selectors.location_history(user=request.user, location=call.location)[
+                        "notes"
+                    ]
                 ]
         recent = [board.call_row(c) for c in unit_recent_calls(unit=unit, user=request.user)]
-        out.append({
-            "unit": {"id": unit.pk, "call_sign": unit.call_sign, "status": unit.status,
-                     "status_label": unit.get_status_display()},
-            "call": detail, "hazards": hazards, "recent": recent,
-        })
+        out.append(
+            {
+                "unit": {
+                    "id": unit.pk,
+                    "call_sign": unit.call_sign,
+                    "status": unit.status,
+                    "status_label": unit.get_status_display(),
+                },
+                "call": detail,
+                "hazards": hazards,
+                "recent": recent,
+            }
+        )
     return JsonResponse({"units": out})
 
 
 OBSERVE_FIELDS = (
-    "category", "narrative", "address", "latitude", "longitude",
-    "plate", "plate_state", "vehicle_description", "person_last_name", "person_first_name", "person_description",
+    "category",
+    "narrative",
+    "address",
+    "latitude",
+    "longitude",
+    "plate",
+    "plate_state",
+    "vehicle_description",
+    "person_last_name",
+    "person_first_name",
+    "person_description",
 )
 
 
@@ -297,9 +368,16 @@ def field_observe(request: HttpRequest) -> HttpResponse:
                 errors = {"non_field_errors": [str(exc) or "Not allowed."]}
             else:
                 return redirect(f"{reverse('field')}?filed=1")
-    return render(request, "dispatch/field_observe.html", {
-        "categories": ObservationCategory.choices, "errors": errors, "values": values,
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "dispatch/field_observe.html",
+        {
+            "categories": ObservationCategory.choices,
+            "errors": errors,
+            "values": values,
+        },
+        status=400 if errors else 200,
+    )
 
 
 @transaction.atomic
@@ -311,22 +389,35 @@ def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, st
     lat = _float(values["latitude"], "latitude")
     lon = _float(values["longitude"], "longitude")
     observation = services.observation_create(
-        agency=agency, actor=request.user, category=values["category"], narrative=values["narrative"],
-        address=values["address"], latitude=lat, longitude=lon,
+        agency=agency,
+        actor=request.user,
+        category=values["category"],
+        narrative=values["narrative"],
+        address=values["address"],
+        latitude=lat,
+        longitude=lon,
     )
     if values["plate"] or values["vehicle_description"]:
         if not can(request.user, Action.CREATE, Category.VEHICLE):
             raise PermissionDenied("Not allowed to record vehicles.")
         vehicle, _ = services.vehicle_get_or_create(
-            agency=agency, plate=values["plate"], plate_state=values["plate_state"],
+            agency=agency,
+            plate=values["plate"],
+            plate_state=values["plate_state"],
             description=values["vehicle_description"],
         )
-        services.involvement_create(actor=request.user, role="subject", vehicle=vehicle, observation=observation)
+        services.involvement_create(
+            actor=request.user, role="subject", vehicle=vehicle, observation=observation
+        )
     if values["person_last_name"] or values["person_description"]:
         if not can(request.user, Action.CREATE, Category.PERSON):
             raise PermissionDenied("Not allowed to record persons.")
         person = services.person_create(
-            agency=agency, last_name=values["person_last_name"] or "UNKNOWN",
-            first_name=values["person_first_name"], description=values["person_description"],
+            agency=agency,
+            last_name=values["person_last_name"] or "UNKNOWN",
+            first_name=values["person_first_name"],
+            description=values["person_description"],
         )
-        services.involvement_create(actor=request.user, role="subject", person=person, observation=observation)
+        services.involvement_create(
+            actor=request.user, role="subject", person=person, observation=observation
+        )

@@ -13,12 +13,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose (Debian package) not installed")
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose (Debian package) not installed"
+)
 def test_compose_file_validates_with_docker_compose():
     env = {**os.environ, "SECRET_KEY": "x" * 50, "POSTGRES_PASSWORD": "compose-test"}
     out = subprocess.run(
         ["docker-compose", "-f", "docker-compose.yml", "config", "-q"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert out.returncode == 0, out.stderr
 
@@ -49,17 +55,28 @@ def test_ci_entry_point_is_executable_and_runs_make_test():
 
 def test_lock_file_pins_every_dependency_exactly():
     lines = [
-        line for line in (ROOT / "requirements.lock").read_text().splitlines()
+        line
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert lines
     assert all("==" in line for line in lines), [line for line in lines if "==" not in line]
     names = {line.split("==")[0].lower().replace("_", "-") for line in lines}
-    for required in ("django", "djangorestframework", "celery", "channels", "channels-redis", "psycopg", "h3"):
+    for required in (
+        "django",
+        "djangorestframework",
+        "celery",
+        "channels",
+        "channels-redis",
+        "psycopg",
+        "h3",
+    ):
         assert required in names
 
 
 def test_no_secrets_committed():
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     assert ".env" not in tracked
     assert not any(path.startswith("var/") for path in tracked)

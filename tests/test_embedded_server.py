@@ -36,7 +36,9 @@ def _free_port() -> int:
 
 
 def _env(var_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    }
     env.update(
         BEACON_VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -48,7 +50,12 @@ def _env(var_dir: Path) -> dict[str, str]:
 
 def _manage(env: dict[str, str], *args: str) -> str:
     out = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -70,7 +77,11 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -150,8 +161,15 @@ def test_call_created_over_api_is_pushed_to_a_console(server):
             assert hello["type"] == "hello"
             started = time.monotonic()
             status, body = await asyncio.to_thread(
-                _api, server["base"], server["token"], "/api/v1/calls/",
-                {"call_type": "NOISE", "address": "500 Elm Street Apt 2", "narrative": "loud party"},
+                _api,
+                server["base"],
+                server["token"],
+                "/api/v1/calls/",
+                {
+                    "call_type": "NOISE",
+                    "address": "500 Elm Street Apt 2",
+                    "narrative": "loud party",
+                },
             )
             assert status == 201, body
             while True:

@@ -38,7 +38,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DataError):
         # Input the database cannot store (NUL bytes, out-of-range numbers) is the client's error.
         return Response(
-            {"non_field_errors": ["A value cannot be stored (invalid characters or out of range)."]},
+            {
+                "non_field_errors": [
+                    "A value cannot be stored (invalid characters or out of range)."
+                ]
+            },
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, OperationalError | DatabaseError):
@@ -53,5 +57,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for e in errs for m in e.messages] for field, errs in exc.error_dict.items()}
+        return {
+            field: [str(m) for e in errs for m in e.messages]
+            for field, errs in exc.error_dict.items()
+        }
     return {"non_field_errors": [str(m) for m in exc.messages]}

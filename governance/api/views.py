@@ -43,7 +43,11 @@ class DeviceTokenApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: OpenApiResponse(inline_serializer("DeviceToken", {"token": serializers.CharField()}))},
+        responses={
+            200: OpenApiResponse(
+                inline_serializer("DeviceToken", {"token": serializers.CharField()})
+            )
+        },
     )
     def post(self, request: Request) -> Response:
         token, _ = Token.objects.get_or_create(user=request.user)

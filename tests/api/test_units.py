@@ -288,12 +288,36 @@ def test_field_staff_may_report_status_only_for_their_own_unit(client_for, cast,
     mine = UnitFactory(agency=agency, call_sign="MINE")
     mine.users.add(cast["field"])
     other = UnitFactory(agency=agency, call_sign="OTHER")
-    call = svc.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="THEFT"),
-                           address="1 Test Street")
+    call = svc.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="THEFT"),
+        address="1 Test Street",
+    )
     svc.unit_assign(call_id=call.pk, unit_id=mine.pk, actor=cast["dispatcher"])
     field = client_for("field")
-    assert field.post(f"/api/v1/units/{mine.pk}/status/", {"status": "en_route"}, format="json").status_code == 200
-    assert field.post(f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json").status_code == 403
+    assert (
+        field.post(
+            f"/api/v1/units/{mine.pk}/status/", {"status": "en_route"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert (
+        field.post(
+            f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json"
+        ).status_code
+        == 403
+    )
     dispatcher = client_for("dispatcher")
-    assert dispatcher.post(f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json").status_code == 200
-    assert client_for("analyst").post(f"/api/v1/units/{other.pk}/status/", {"status": "available"}, format="json").status_code == 403
+    assert (
+        dispatcher.post(
+            f"/api/v1/units/{other.pk}/status/", {"status": "out_of_service"}, format="json"
+        ).status_code
+        == 200
+    )
+    assert (
+        client_for("analyst")
+        .post(f"/api/v1/units/{other.pk}/status/", {"status": "available"}, format="json")
+        .status_code
+        == 403
+    )

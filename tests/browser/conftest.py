@@ -23,10 +23,20 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+)
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
 ]
 
 
@@ -55,8 +65,10 @@ def chromium_executable() -> str:
         found = _find_chromium()
         if found:
             return found
-    pytest.skip("Chromium is not installed and cannot be installed here (needs root + apt): "
-                "`apt-get install chromium` to run the browser journeys")
+    pytest.skip(
+        "Chromium is not installed and cannot be installed here (needs root + apt): "
+        "`apt-get install chromium` to run the browser journeys"
+    )
 
 
 @pytest.fixture(scope="package")
@@ -109,7 +121,11 @@ def _server_env() -> dict[str, str]:
         env["DATABASE_URL"] = ""
         env["SQLITE_PATH"] = str(db["NAME"])
     else:
-        user, host, port = db.get("USER") or "postgres", db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432
+        user, host, port = (
+            db.get("USER") or "postgres",
+            db.get("HOST") or "127.0.0.1",
+            db.get("PORT") or 5432,
+        )
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
         env["DATABASE_URL"] = f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
     return env
@@ -121,7 +137,11 @@ def live_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)],
-        cwd=ROOT, env=_server_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=_server_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -31,13 +31,26 @@ def _console(new_page, username):
 def _prior_calls(agency, actor, address, n, lat=29.4301, lon=-98.4902):
     for i in range(n):
         call = services.call_create(
-            agency=agency, actor=actor, call_type=CallType.objects.get(code="NOISE"), address=address,
-            latitude=lat, longitude=lon, received_at=timezone.now() - dt.timedelta(days=3 + i),
+            agency=agency,
+            actor=actor,
+            call_type=CallType.objects.get(code="NOISE"),
+            address=address,
+            latitude=lat,
+            longitude=lon,
+            received_at=timezone.now() - dt.timedelta(days=3 + i),
         )
-        services.call_close(call_id=call.pk, actor=actor, disposition=__import__("dispatch.models", fromlist=["Disposition"]).Disposition.objects.get(code="ADVISED"))
+        services.call_close(
+            call_id=call.pk,
+            actor=actor,
+            disposition=__import__(
+                "dispatch.models", fromlist=["Disposition"]
+            ).Disposition.objects.get(code="ADVISED"),
+        )
 
 
-def test_keyboard_intake_appears_live_on_a_second_console_with_premise_history(new_page, cast, agency):
+def test_keyboard_intake_appears_live_on_a_second_console_with_premise_history(
+    new_page, cast, agency
+):
     _prior_calls(agency, cast["dispatcher"], "400 Elm Street", 2)
     UserFactory(username="dispatcher2", roles=["dispatcher"], agency=agency)
     other = _console(new_page, "dispatcher2")
@@ -68,11 +81,29 @@ def test_keyboard_intake_appears_live_on_a_second_console_with_premise_history(n
 
 
 def test_assign_closest_unit_field_phone_updates_both_consoles_live(new_page, cast, agency):
-    near = UnitFactory(agency=agency, call_sign="1A11", latitude=29.4302, longitude=-98.4903, position_at=timezone.now())
-    UnitFactory(agency=agency, call_sign="1A12", latitude=29.50, longitude=-98.60, position_at=timezone.now())
+    near = UnitFactory(
+        agency=agency,
+        call_sign="1A11",
+        latitude=29.4302,
+        longitude=-98.4903,
+        position_at=timezone.now(),
+    )
+    UnitFactory(
+        agency=agency,
+        call_sign="1A12",
+        latitude=29.50,
+        longitude=-98.60,
+        position_at=timezone.now(),
+    )
     near.users.add(cast["field"])
-    call = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="THEFT"),
-                                address="410 Elm Street", latitude=29.4301, longitude=-98.4902)
+    call = services.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="THEFT"),
+        address="410 Elm Street",
+        latitude=29.4301,
+        longitude=-98.4902,
+    )
     UserFactory(username="dispatcher2", roles=["dispatcher"], agency=agency)
     other = _console(new_page, "dispatcher2")
     page = _console(new_page, "dispatcher1")
@@ -86,7 +117,9 @@ def test_assign_closest_unit_field_phone_updates_both_consoles_live(new_page, ca
     option = page.locator("#d-unit option:checked")
     option.wait_for(state="attached")
     page.wait_for_function("document.querySelector('#d-unit').value !== ''")
-    assert "1A11" in page.locator("#d-unit option:checked").inner_text()  # the closest one is suggested
+    assert (
+        "1A11" in page.locator("#d-unit option:checked").inner_text()
+    )  # the closest one is suggested
     page.keyboard.press("Alt+u")
     page.keyboard.press("Enter")
 
@@ -97,12 +130,21 @@ def test_assign_closest_unit_field_phone_updates_both_consoles_live(new_page, ca
     page.locator("#unit-table tr:has-text('1A11') :text('En route')").wait_for(timeout=LIVE)
     phone.locator("button[data-status=on_scene]").tap()
     other.locator("#unit-table tr:has-text('1A11') :text('On scene')").wait_for(timeout=LIVE)
-    other.locator(f"#queue-table tr:has-text('{call.number}') :text('On scene')").wait_for(timeout=LIVE)
+    other.locator(f"#queue-table tr:has-text('{call.number}') :text('On scene')").wait_for(
+        timeout=LIVE
+    )
 
 
 def test_duplicate_warning_and_attach_to_the_open_call(new_page, cast, agency):
-    first = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="DISTURB"),
-                                 address="55 Harbor Road", latitude=29.421, longitude=-98.481, narrative="fight outside")
+    first = services.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="DISTURB"),
+        address="55 Harbor Road",
+        latitude=29.421,
+        longitude=-98.481,
+        narrative="fight outside",
+    )
     page = _console(new_page, "dispatcher1")
     page.select_option("#f-type", "DISTURB")
     page.fill("#f-address", "55 harbor rd")
@@ -146,7 +188,9 @@ def test_field_observation_shows_in_the_location_history_on_the_console(new_page
     assert "van idling behind the warehouse" in obs.inner_text()
 
 
-def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(new_page, cast, agency):
+def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(
+    new_page, cast, agency
+):
     page = new_page(viewport={"width": 1600, "height": 900})
     sign_in(page, "dispatcher1", TEST_PASSWORD)
     blocked = {"on": False}
@@ -166,8 +210,14 @@ def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(new
     blocked["on"] = True
     routes[-1].close(code=4000, reason="simulated outage")
     page.wait_for_selector("#conn[data-state=reconnecting]")
-    missed = services.call_create(agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="WELFARE"),
-                                  address="9 Quiet Lane", latitude=29.44, longitude=-98.5)
+    missed = services.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="WELFARE"),
+        address="9 Quiet Lane",
+        latitude=29.44,
+        longitude=-98.5,
+    )
     page.wait_for_timeout(300)
     assert page.locator(f"#queue-table tr:has-text('{missed.number}')").count() == 0
 

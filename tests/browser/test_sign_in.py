@@ -14,8 +14,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_dispatcher_signs_in_and_sees_calls(new_page, cast, agency):
     services.call_create(
-        agency=agency, actor=cast["dispatcher"], call_type=CallType.objects.get(code="NOISE"),
-        address="77 Harbor Road", narrative="<script>alert(1)</script> music",
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="NOISE"),
+        address="77 Harbor Road",
+        narrative="<script>alert(1)</script> music",
     )
     page = new_page()
     page.goto("/calls/")

@@ -17,8 +17,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _call(agency, actor, address="400 Elm Street", code="NOISE", lat=29.4301, lon=-98.4902, **kw):
-    return services.call_create(agency=agency, actor=actor, call_type=CallType.objects.get(code=code),
-                                address=address, latitude=lat, longitude=lon, **kw)
+    return services.call_create(
+        agency=agency,
+        actor=actor,
+        call_type=CallType.objects.get(code=code),
+        address=address,
+        latitude=lat,
+        longitude=lon,
+        **kw,
+    )
 
 
 def _snapshot_queries(client) -> int:
@@ -63,17 +70,23 @@ def test_context_counts_prior_calls_and_warns_of_duplicates(client, cast, agency
     old = _call(agency, cast["dispatcher"], received_at=timezone.now() - dt.timedelta(days=10))
     recent = _call(agency, cast["dispatcher"])
     client.force_login(cast["dispatcher"])
-    data = client.get("/console/context.json", {"address": "400 elm st", "call_type": "DISTURB"}).json()
+    data = client.get(
+        "/console/context.json", {"address": "400 elm st", "call_type": "DISTURB"}
+    ).json()
     assert data["location"]["address"] == "400 ELM ST"
     assert data["counts"] == {"last_24h": 1, "last_7d": 1, "last_90d": 2}
     assert [c["id"] for c in data["recent"]] == [recent.pk, old.pk]
-    assert [d["id"] for d in data["duplicates"]] == [recent.pk]  # same category (disorder), open, 30 min
+    assert [d["id"] for d in data["duplicates"]] == [
+        recent.pk
+    ]  # same category (disorder), open, 30 min
 
 
 def test_context_does_not_call_an_unrelated_type_a_duplicate(client, cast, agency):
     _call(agency, cast["dispatcher"], code="NOISE")
     client.force_login(cast["dispatcher"])
-    data = client.get("/console/context.json", {"address": "400 Elm St", "call_type": "MEDICAL"}).json()
+    data = client.get(
+        "/console/context.json", {"address": "400 Elm St", "call_type": "MEDICAL"}
+    ).json()
     assert data["duplicates"] == []
 
 
@@ -82,7 +95,10 @@ def test_context_shows_persons_only_to_roles_that_may_see_them(client, cast, age
     person = services.person_create(agency=agency, last_name="Doe", first_name="John")
     services.involvement_create(actor=cast["dispatcher"], role="suspect", person=person, call=call)
     client.force_login(cast["dispatcher"])
-    assert client.get("/console/context.json", {"address": "400 Elm St"}).json()["persons"][0]["name"] == "Doe, John"
+    assert (
+        client.get("/console/context.json", {"address": "400 Elm St"}).json()["persons"][0]["name"]
+        == "Doe, John"
+    )
     analyst_view = UserFactory(username="an2", roles=["analyst"], agency=agency)
     client.force_login(analyst_view)
     # analysts may read persons; an auditor may not even open the context
@@ -106,10 +122,20 @@ def test_suggest_finds_a_location_from_a_differently_spelled_address(client, cas
 
 
 def test_closest_available_unit_comes_first(client, cast, agency):
-    UnitFactory(agency=agency, call_sign="FAR", latitude=29.6, longitude=-98.7, position_at=timezone.now())
-    UnitFactory(agency=agency, call_sign="NEAR", latitude=29.4305, longitude=-98.4905, position_at=timezone.now())
+    UnitFactory(
+        agency=agency, call_sign="FAR", latitude=29.6, longitude=-98.7, position_at=timezone.now()
+    )
+    UnitFactory(
+        agency=agency,
+        call_sign="NEAR",
+        latitude=29.4305,
+        longitude=-98.4905,
+        position_at=timezone.now(),
+    )
     client.force_login(cast["dispatcher"])
-    units = client.get("/console/context.json", {"lat": "29.4301", "lon": "-98.4902"}).json()["closest_units"]
+    units = client.get("/console/context.json", {"lat": "29.4301", "lon": "-98.4902"}).json()[
+        "closest_units"
+    ]
     assert [u["call_sign"] for u in units] == ["NEAR", "FAR"]
     assert units[0]["distance_m"] < 100
 
@@ -143,8 +169,13 @@ def test_field_snapshot_shows_my_units_current_call_and_hazards(client, cast, ag
     unit = UnitFactory(agency=agency, call_sign="1A11")
     unit.users.add(cast["field"])
     call = _call(agency, cast["dispatcher"])
-    services.premise_note_create(location=call.location, agency=agency, actor=cast["dispatcher"],
-                                 text="Dog on premises", kind="hazard")
+    services.premise_note_create(
+        location=call.location,
+        agency=agency,
+        actor=cast["dispatcher"],
+        text="Dog on premises",
+        kind="hazard",
+    )
     services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=cast["dispatcher"])
     client.force_login(cast["field"])
     data = client.get("/field/snapshot.json").json()["units"][0]
@@ -163,20 +194,39 @@ def test_observation_form_reports_field_errors_and_writes_nothing(client, cast):
 
 def test_observation_form_files_a_card_with_the_vehicle_seen(client, cast):
     client.force_login(cast["field"])
-    resp = client.post("/field/observe/", {"category": "suspicious_vehicle", "address": "77 Dock St",
-                                           "narrative": "<b>van</b>", "plate": "abc-123", "plate_state": "tx",
-                                           "vehicle_description": "white van"})
+    resp = client.post(
+        "/field/observe/",
+        {
+            "category": "suspicious_vehicle",
+            "address": "77 Dock St",
+            "narrative": "<b>van</b>",
+            "plate": "abc-123",
+            "plate_state": "tx",
+            "vehicle_description": "white van",
+        },
+    )
     assert resp.status_code == 302
     obs = FieldObservation.objects.get()
     assert obs.location.address_key == "77 DOCK ST"
     involvement = obs.involvements.get()
-    assert (involvement.role, involvement.vehicle.plate, involvement.vehicle.plate_state) == ("subject", "ABC123", "TX")
+    assert (involvement.role, involvement.vehicle.plate, involvement.vehicle.plate_state) == (
+        "subject",
+        "ABC123",
+        "TX",
+    )
 
 
 def test_observation_with_a_bad_plate_state_stores_nothing(client, cast):
     client.force_login(cast["field"])
-    resp = client.post("/field/observe/", {"category": "suspicious_vehicle", "address": "77 Dock St",
-                                           "plate": "ABC123", "plate_state": "Texas!"})
+    resp = client.post(
+        "/field/observe/",
+        {
+            "category": "suspicious_vehicle",
+            "address": "77 Dock St",
+            "plate": "ABC123",
+            "plate_state": "Texas!",
+        },
+    )
     assert resp.status_code == 400
     assert b"two-letter" in resp.content
     assert FieldObservation.objects.count() == 0  # the card rolled back with the vehicle

@@ -17,8 +17,15 @@ class _Nominatim(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = []
         if "ELM" in self.path.upper():
-            body = [{"lat": "29.4301", "lon": "-98.4902", "display_name": "400 Elm Street, Harbor City",
-                     "place_id": 1, "boundingbox": ["29.43", "29.431", "-98.491", "-98.49"]}]
+            body = [
+                {
+                    "lat": "29.4301",
+                    "lon": "-98.4902",
+                    "display_name": "400 Elm Street, Harbor City",
+                    "place_id": 1,
+                    "boundingbox": ["29.43", "29.431", "-98.491", "-98.49"],
+                }
+            ]
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -17,7 +17,9 @@ from beacon_core.embedded import start_embedded_beat
 
 
 class Command(BaseCommand):
-    help = "Serve Beacon (HTTP + websockets). Embedded mode also runs scheduled jobs in this process."
+    help = (
+        "Serve Beacon (HTTP + websockets). Embedded mode also runs scheduled jobs in this process."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -37,7 +39,9 @@ class Command(BaseCommand):
             # The in-process channel layer and the embedded beat exist once per process.
             self.stderr.write("Embedded mode serves from one process; ignoring --workers.")
             workers = 1
-        mode = "embedded (SQLite, in-process jobs and realtime)" if settings.EMBEDDED else "production"
+        mode = (
+            "embedded (SQLite, in-process jobs and realtime)" if settings.EMBEDDED else "production"
+        )
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(f"Beacon {mode}; database: {db}")
         self.stdout.write(f"Listening on http://{options['host']}:{options['port']}/")
