@@ -31,7 +31,10 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-DEFAULT_FILE = Path("/work/shared/data/cfs/sanantonio_2025-2026.csv.gz")
+DEFAULT_FILE = (
+    Path(os.environ.get("BEACON_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+    / "data/cfs/sanantonio_2025-2026.csv.gz"
+)
 SUMMARY_RE = re.compile(r"read (\d+), imported (\d+), .* in ([\d.]+) s \(([\d,]+) rows/s\)")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
@@ -25,8 +24,7 @@ from dispatch.addressing import (
     AddressError,
     normalize_address,
 )
-
-CFS_DIR = Path("/work/shared/data/cfs")
+from tests.paths import CFS_DIR
 
 
 def key(raw: str) -> str:

@@ -19,8 +19,8 @@ from django.db.models import Count
 
 from dispatch.addressing import AddressError, normalize_address, normalize_locality
 from dispatch.models import Call, Location
+from tests.paths import CFS_DIR
 
-CFS_DIR = Path("/work/shared/data/cfs")
 SANANTONIO = CFS_DIR / "sanantonio_2025-2026.csv.gz"
 MONTCOPA = CFS_DIR / "montgomerycountypa_2015-2016.csv.gz"
 SANANTONIO_ROWS = 208_653
