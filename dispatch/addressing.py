@@ -220,6 +220,8 @@ def normalize_address(raw: str) -> NormalizedAddress:
     if not text or not re.search(r"[A-Z0-9]", text):
         raise AddressError("Address is empty.")
     result = _normalize_clean(text)
+    if not re.search(r"[A-Z0-9]", result.key):
+        raise AddressError("Address names no street or place.")
     if len(result.key) > MAX_ADDRESS_LENGTH:
         # Truncating would merge two long (and surely wrong) addresses into one place.
         raise AddressError(f"Address is longer than {MAX_ADDRESS_LENGTH} characters.")
@@ -230,7 +232,8 @@ def _normalize_clean(text: str) -> NormalizedAddress:
     """Classify and normalise already-cleaned text (upper case, no stray punctuation)."""
     for phrase, replacement in _PHRASES:
         text = phrase.sub(replacement, text)
-    parts = [p for p in _INTERSECTION_RE.split(text) if p.strip()]
+    # A part with no letter or digit ("#", "&") names no street: it cannot make a corner.
+    parts = [p for p in _INTERSECTION_RE.split(text) if re.search(r"[A-Z0-9]", p)]
     # Two or more streets, at least one without a house number: a corner. The
     # test must not depend on the order of the parts, or "A & B" (how the key
     # is shown) could classify differently from the "B / A" it came from.

@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from dispatch.reference_data import load_defaults
 from governance.models import Agency
 from governance.services import roles_ensure
 from tests.factories import AgencyFactory, UserFactory
+
+# CI replays a fixed set of examples (a red build must be reproducible) and allows slow
+# machines; locally hypothesis keeps exploring new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 ROLES = ("dispatcher", "field", "supervisor", "analyst", "admin", "auditor")
 

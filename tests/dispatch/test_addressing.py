@@ -287,6 +287,7 @@ address_text = st.text(
 @example(raw="1000 Avenue B")
 @example(raw="1101-1123 AVENUE B")
 @example(raw="12 MAIN ST 4")
+@example(raw="#&#AT")
 def test_idempotent_on_display(raw: str) -> None:
     try:
         first = normalize_address(raw)
