@@ -28,11 +28,12 @@ run: install
 	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite with the current environment (CI sets DATABASE_URL/REDIS_URL),
-## then the core suite again on SQLite + in-process layers when a server database was used
+## then the core suite and the browser journeys again in embedded mode (SQLite + in-process
+## layers) when a server database was used
 test: install check
 	$(BIN)/pytest $(PYTEST_ARGS)
 ifneq ($(strip $(DATABASE_URL)),)
-	DATABASE_URL= REDIS_URL= $(BIN)/pytest -m "not slow and not browser and not postgres and not redis" $(PYTEST_ARGS)
+	DATABASE_URL= REDIS_URL= $(BIN)/pytest -m "not slow and not postgres and not redis" $(PYTEST_ARGS)
 endif
 
 ## test-fast: everything except slow suites and browser journeys (local iteration)
