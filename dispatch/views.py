@@ -375,6 +375,7 @@ def field_observe(request: HttpRequest) -> HttpResponse:
             "categories": ObservationCategory.choices,
             "errors": errors,
             "values": values,
+            "map_json": _map_config(),
         },
         status=400 if errors else 200,
     )

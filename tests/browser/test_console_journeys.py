@@ -169,6 +169,8 @@ def test_field_observation_shows_in_the_location_history_on_the_console(new_page
     sign_in(phone, "field1", TEST_PASSWORD)
     phone.goto("/field/observe/")
     phone.locator("label.choice:has-text('Suspicious vehicle')").tap()
+    phone.locator("#observe-map-view").tap()  # a tap on the map sets the point
+    assert phone.locator("#o-lat").input_value() != ""
     phone.fill("#o-address", "77 Dock St")
     phone.fill("#o-plate", "ABC123")
     phone.fill("#o-state", "TX")
