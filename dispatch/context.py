@@ -25,6 +25,7 @@ from dispatch.permissions import (
     premise_notes_visible_to,
     units_visible_to,
 )
+from dispatch.selectors import call_counts
 from governance.access import can
 from governance.choices import Action, Category
 
@@ -114,16 +115,6 @@ def location_suggest(*, query: str, limit: int = 8) -> list[Location]:
     return exact + more
 
 
-def _counts(qs: Any, now: dt.datetime) -> dict[str, int]:
-    from django.db.models import Count
-
-    return qs.aggregate(
-        last_24h=Count("id", filter=Q(received_at__gte=now - dt.timedelta(hours=24))),
-        last_7d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=7))),
-        last_90d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=90))),
-    )
-
-
 def calls_near(
     *,
     user: Any,
@@ -176,7 +167,7 @@ def intake_context(
         here = calls_visible_to(user).filter(location=location)
         if exclude_call_id:
             here = here.exclude(pk=exclude_call_id)
-        ctx.counts = _counts(here, now)
+        ctx.counts = call_counts(here, now)
         ctx.recent = list(
             here.select_related("call_type", "disposition").order_by("-received_at")[:recent_limit]
         )
@@ -218,29 +209,17 @@ def intake_context(
             "last_90d": len(near),
         }
         ctx.nearby_recent = near[:recent_limit]
-        ctx.duplicates = possible_duplicates(
-            user=user,
-            latitude=latitude,
-            longitude=longitude,
-            location=location,
-            call_type_category=call_type_category,
-            radius_m=duplicate_radius_m,
-            window_min=duplicate_window_min,
-            now=now,
-            exclude_call_id=exclude_call_id,
-        )
-    elif location is not None:
-        ctx.duplicates = possible_duplicates(
-            user=user,
-            latitude=None,
-            longitude=None,
-            location=location,
-            call_type_category=call_type_category,
-            radius_m=duplicate_radius_m,
-            window_min=duplicate_window_min,
-            now=now,
-            exclude_call_id=exclude_call_id,
-        )
+    ctx.duplicates = possible_duplicates(
+        user=user,
+        latitude=latitude if has_point else None,
+        longitude=longitude if has_point else None,
+        location=location,
+        call_type_category=call_type_category,
+        radius_m=duplicate_radius_m,
+        window_min=duplicate_window_min,
+        now=now,
+        exclude_call_id=exclude_call_id,
+    )
 
     for provider in _providers:
         ctx.flags.extend(provider(user, location, latitude, longitude))
@@ -293,57 +272,43 @@ def possible_duplicates(
     return []
 
 
+def _tally(rows: Any, entity: str, label: Callable[[Any], str], limit: int) -> list[dict[str, Any]]:
+    """Group involvements by person/vehicle: label, the roles seen, how often; most frequent first."""
+    seen: dict[int, dict[str, Any]] = {}
+    for inv in rows:
+        obj = getattr(inv, entity)
+        entry = seen.setdefault(
+            obj.pk, {"id": obj.pk, "label": label(obj), "roles": set(), "count": 0}
+        )
+        entry["roles"].add(inv.role)
+        entry["count"] += 1
+    top = sorted(seen.values(), key=lambda e: -e["count"])[:limit]
+    return [{**entry, "roles": sorted(entry["roles"])} for entry in top]
+
+
 def _entities_at(
     user: Any, location: Location, limit: int = 10
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Persons and vehicles involved in earlier calls/observations here, if the user may see them."""
+    from dispatch.permissions import persons_visible_to, vehicles_visible_to
+
+    at_place = Q(call__location=location) | Q(observation__location=location)
     persons: list[dict[str, Any]] = []
     vehicles: list[dict[str, Any]] = []
-    at_place = Q(call__location=location) | Q(observation__location=location)
     if can(user, Action.VIEW, Category.PERSON):
-        from dispatch.permissions import persons_visible_to
-
         rows = (
             Involvement.objects.filter(at_place, person__in=persons_visible_to(user))
             .select_related("person")
             .order_by("-created_at")[:200]
         )
-        seen: dict[int, dict[str, Any]] = {}
-        for inv in rows:
-            entry = seen.setdefault(
-                inv.person_id,
-                {"id": inv.person_id, "name": str(inv.person), "roles": set(), "count": 0},
-            )
-            entry["roles"].add(inv.role)
-            entry["count"] += 1
-        persons = sorted(seen.values(), key=lambda e: -e["count"])[:limit]
-        for entry in persons:
-            entry["roles"] = sorted(entry["roles"])
+        persons = [{**e, "name": e["label"]} for e in _tally(rows, "person", str, limit)]
     if can(user, Action.VIEW, Category.VEHICLE):
-        from dispatch.permissions import vehicles_visible_to
-
         rows = (
             Involvement.objects.filter(at_place, vehicle__in=vehicles_visible_to(user))
             .select_related("vehicle")
             .order_by("-created_at")[:200]
         )
-        seen_v: dict[int, dict[str, Any]] = {}
-        for inv in rows:
-            v = inv.vehicle
-            entry = seen_v.setdefault(
-                inv.vehicle_id,
-                {
-                    "id": inv.vehicle_id,
-                    "label": f"{v} {v.color} {v.make} {v.model}".strip(),
-                    "roles": set(),
-                    "count": 0,
-                },
-            )
-            entry["roles"].add(inv.role)
-            entry["count"] += 1
-        vehicles = sorted(seen_v.values(), key=lambda e: -e["count"])[:limit]
-        for entry in vehicles:
-            entry["roles"] = sorted(entry["roles"])
+        vehicles = _tally(rows, "vehicle", lambda v: v.label, limit)
     return persons, vehicles
 
 

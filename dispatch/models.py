@@ -400,6 +400,11 @@ class Vehicle(models.Model):
     def __str__(self) -> str:
         return f"{self.plate_state} {self.plate}".strip() or f"vehicle {self.pk}"
 
+    @property
+    def label(self) -> str:
+        """Plate plus what it looks like, for panels: "TX ABC123 white Ford Transit"."""
+        return " ".join(p for p in (str(self), self.color, self.make, self.model) if p)
+
 
 class Involvement(models.Model):
     """How a person or vehicle figures in a call or an observation (caller, suspect, driver, ...)."""

@@ -68,17 +68,22 @@ def unit_board(*, user: Any) -> QuerySet[Unit]:
     )
 
 
+def call_counts(qs: QuerySet[Call], now: dt.datetime) -> dict[str, int]:
+    """How many of ``qs`` were received in the last 24 hours, 7 days and 90 days (one query)."""
+    return qs.aggregate(
+        last_24h=Count("id", filter=Q(received_at__gte=now - dt.timedelta(hours=24))),
+        last_7d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=7))),
+        last_90d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=90))),
+    )
+
+
 def location_history(
     *, user: Any, location: Location, now: dt.datetime | None = None, limit: int = 20
 ) -> dict[str, Any]:
     """Prior calls at a location: counts for 24 h / 7 d / 90 d and the most recent ones."""
     now = now or timezone.now()
     qs = calls_visible_to(user).filter(location=location)
-    counts = qs.aggregate(
-        last_24h=Count("id", filter=Q(received_at__gte=now - dt.timedelta(hours=24))),
-        last_7d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=7))),
-        last_90d=Count("id", filter=Q(received_at__gte=now - dt.timedelta(days=90))),
-    )
+    counts = call_counts(qs, now)
     recent = list(qs.select_related("call_type", "disposition").order_by("-received_at")[:limit])
     notes = list(
         premise_notes_visible_to(user)

@@ -226,6 +226,7 @@ def console_suggest(request: HttpRequest) -> JsonResponse:
 
 
 def _involvements_for(request: HttpRequest, call_id: int) -> list[dict[str, Any]]:
+    """Persons and vehicles on a call, each only for roles that may see that category."""
     rows: list[dict[str, Any]] = []
     if can(request.user, Action.VIEW, Category.PERSON):
         for inv in Involvement.objects.filter(
@@ -238,12 +239,11 @@ def _involvements_for(request: HttpRequest, call_id: int) -> list[dict[str, Any]
         for inv in Involvement.objects.filter(
             call_id=call_id, vehicle__in=vehicles_visible_to(request.user)
         ).select_related("vehicle"):
-            v = inv.vehicle
             rows.append(
                 {
                     "kind": "vehicle",
                     "id": inv.vehicle_id,
-                    "label": f"{v} {v.color} {v.make} {v.model}".strip(),
+                    "label": inv.vehicle.label,
                     "role": inv.role,
                 }
             )
