@@ -1,0 +1,54 @@
+"""One access function per protected intelligence model; every interface goes through these.
+
+A finding the user may not see raises ``NotFoundError`` exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from beacon_core.errors import NotFoundError
+from governance.access import can, may_write_agency, visible_agency_ids
+from governance.choices import Action, Category
+from intelligence.models import AnalysisRun, Finding
+
+
+def findings_visible_to(user: Any) -> QuerySet[Finding]:
+    """Findings of the agencies whose findings the user may view (none without the role)."""
+    agencies = visible_agency_ids(user, Category.FINDING)
+    qs = Finding.objects.all()
+    if agencies is None:
+        return qs
+    if not agencies:
+        return qs.none()
+    return qs.filter(agency_id__in=agencies)
+
+
+def runs_visible_to(user: Any) -> QuerySet[AnalysisRun]:
+    """Analysis runs: those of the user's visible agencies plus all-agency runs (no rows of data)."""
+    agencies = visible_agency_ids(user, Category.FINDING)
+    qs = AnalysisRun.objects.all()
+    if agencies is None:
+        return qs
+    if not agencies:
+        return qs.none()
+    return qs.filter(agency_id__in=agencies) | qs.filter(agency__isnull=True)
+
+
+def can_review_findings(user: Any) -> bool:
+    """Reviewing (accepting or dismissing) is changing a finding."""
+    return can(user, Action.CHANGE, Category.FINDING)
+
+
+def access_finding(user: Any, finding_id: Any, *, for_write: bool = False) -> Finding:
+    """The finding if the user may see it (and review it, with ``for_write``)."""
+    try:
+        finding = findings_visible_to(user).get(pk=int(finding_id))
+    except (TypeError, ValueError, Finding.DoesNotExist):
+        raise NotFoundError from None
+    if for_write and not (can_review_findings(user) and may_write_agency(user, finding.agency_id)):
+        raise PermissionDenied("Not allowed to review this finding.")
+    return finding

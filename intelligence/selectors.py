@@ -1,0 +1,88 @@
+"""Reads of findings and runs for lists, dashboards and the ``analyze`` command's output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from intelligence.choices import FindingStatus
+from intelligence.models import AnalysisRun, Finding
+from intelligence.permissions import findings_visible_to
+
+
+def finding_list(
+    *, user: Any, kind: str | None = None, status: str | None = FindingStatus.PROPOSED
+) -> QuerySet[Finding]:
+    """Findings the user may see, newest first, optionally of one kind and status."""
+    qs = findings_visible_to(user).select_related("location", "agency")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-updated_at", "-pk")
+
+
+def run_findings(*, run: AnalysisRun) -> QuerySet[Finding]:
+    """The findings a run created or updated (those whose last run it is)."""
+    return Finding.objects.filter(last_run=run).select_related("location").order_by("pk")
+
+
+def finding_subject(finding: Finding) -> dict[str, Any]:
+    """What a finding is about: the normalised address for a location, cells + centroid for an area."""
+    subject: dict[str, Any] = {"key": finding.subject_key}
+    if finding.location_id is not None:
+        loc = finding.location
+        subject.update(
+            type="location",
+            location_id=loc.pk,
+            address=loc.address_key,
+            display_address=loc.display_address,
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+        )
+    elif finding.cells:
+        subject.update(
+            type="area",
+            cells=list(finding.cells),
+            latitude=finding.latitude,
+            longitude=finding.longitude,
+        )
+    return subject
+
+
+def finding_as_dict(finding: Finding) -> dict[str, Any]:
+    """A finding as plain JSON-ready data (the shape the command and the API print)."""
+    return {
+        "id": finding.pk,
+        "kind": finding.kind,
+        "agency_id": finding.agency_id,
+        "status": finding.status,
+        "subject": finding_subject(finding),
+        "window_start": finding.window_start.isoformat(),
+        "window_end": finding.window_end.isoformat(),
+        "statistics": finding.statistics,
+        "explanation": finding.explanation,
+        "first_run_id": finding.first_run_id,
+        "last_run_id": finding.last_run_id,
+    }
+
+
+def run_as_dict(run: AnalysisRun) -> dict[str, Any]:
+    """A run's provenance as plain JSON-ready data."""
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "agency_id": run.agency_id,
+        "method": run.method,
+        "method_version": run.method_version,
+        "parameters": run.parameters,
+        "as_of": run.as_of.isoformat(),
+        "window_start": run.window_start.isoformat() if run.window_start else None,
+        "window_end": run.window_end.isoformat() if run.window_end else None,
+        "input_hash": run.input_hash,
+        "status": run.status,
+        "counts": run.counts,
+        "duration_ms": run.duration_ms,
+        "error": run.error,
+    }

@@ -1,0 +1,192 @@
+"""Every state change of the intelligence domain: running analyses and reviewing findings.
+
+Each function is keyword-only and typed, raises ``DomainError`` naming the field, and is its
+own transaction boundary. No automated path accepts a finding: runs only propose, update or
+expire proposed findings; acceptance and dismissal need a person (``finding_decide``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from beacon_core.errors import ConflictError, DomainError
+from governance.models import Agency
+from intelligence import runners
+from intelligence.choices import DECISION_STATUS, Decision, FindingKind, FindingStatus, RunStatus
+from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingEvidence
+from intelligence.permissions import access_finding, can_review_findings
+
+MAX_RATIONALE = 5_000
+
+
+def _check_as_of(as_of: Any) -> dt.datetime:
+    if not isinstance(as_of, dt.datetime) or timezone.is_naive(as_of):
+        raise DomainError("Give an aware date/time (with a UTC offset).", field="as_of")
+    return as_of.astimezone(dt.UTC)
+
+
+def _finding_upsert(
+    *, run: AnalysisRun, kind: str, draft: runners.FindingDraft
+) -> tuple[Finding, bool]:
+    """Update the open finding for this subject, or create it; then replace its evidence."""
+    values = {
+        "location_id": draft.location_id,
+        "cells": list(draft.cells),
+        "latitude": draft.latitude,
+        "longitude": draft.longitude,
+        "window_start": draft.window_start,
+        "window_end": draft.window_end,
+        "statistics": draft.statistics,
+        "explanation": draft.explanation,
+        "last_run": run,
+    }
+    finding = (
+        Finding.objects.select_for_update()
+        .filter(
+            agency_id=draft.agency_id,
+            kind=kind,
+            subject_key=draft.subject_key,
+            status=FindingStatus.PROPOSED,
+        )
+        .first()
+    )
+    created = finding is None
+    if finding is None:
+        finding = Finding.objects.create(
+            agency_id=draft.agency_id,
+            kind=kind,
+            subject_key=draft.subject_key,
+            first_run=run,
+            **values,
+        )
+    else:
+        for name, value in values.items():
+            setattr(finding, name, value)
+        finding.save(update_fields=[*values, "updated_at"])
+        finding.evidence.all().delete()
+    FindingEvidence.objects.bulk_create(
+        [FindingEvidence(finding=finding, call_id=pk) for pk in draft.call_ids]
+        + [FindingEvidence(finding=finding, observation_id=pk) for pk in draft.observation_ids]
+    )
+    return finding, created
+
+
+def _run_fail(run: AnalysisRun, started: float, error: BaseException) -> None:
+    AnalysisRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.FAILED,
+        finished_at=timezone.now(),
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        error=f"{type(error).__name__}: {error}"[:10_000],
+    )
+
+
+def analysis_execute(
+    *,
+    kind: str,
+    as_of: dt.datetime,
+    agency: Agency | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> AnalysisRun:
+    """Run one analysis and upsert its findings in one transaction; a failed run writes none.
+
+    Reruns on the same data update the same open findings (one open finding per agency, kind
+    and subject); open findings of this kind the run no longer produces are expired. Accepted
+    and dismissed findings, and findings a person proposed, are never touched.
+    """
+    if kind not in FindingKind.values:
+        raise DomainError(f"Unknown analysis {kind!r}.", field="kind")
+    runner = runners.RUNNERS.get(kind)
+    if runner is None:
+        raise DomainError(
+            f"{kind} is not implemented yet (implemented: {', '.join(runners.RUNNERS)}).",
+            field="kind",
+        )
+    as_of = _check_as_of(as_of)
+    started = time.perf_counter()
+    # Committed on its own first, so a crash still leaves a record of the attempt.
+    run = AnalysisRun.objects.create(
+        agency=agency,
+        kind=kind,
+        method=kind,
+        method_version="",
+        parameters=dict(parameters or {}),
+        as_of=as_of,
+        started_at=timezone.now(),
+        status=RunStatus.RUNNING,
+    )
+    try:
+        output = runner(as_of=as_of, agency_id=agency.pk if agency else None, parameters=parameters)
+        with transaction.atomic():
+            created = updated = 0
+            kept: list[int] = []
+            for draft in output.drafts:
+                finding, is_new = _finding_upsert(run=run, kind=kind, draft=draft)
+                kept.append(finding.pk)
+                created += is_new
+                updated += not is_new
+            stale = Finding.objects.filter(
+                kind=kind, status=FindingStatus.PROPOSED, created_by__isnull=True
+            ).exclude(pk__in=kept)
+            if agency is not None:
+                stale = stale.filter(agency=agency)
+            expired = stale.update(
+                status=FindingStatus.EXPIRED, last_run=run, updated_at=timezone.now()
+            )
+            run.method = output.method
+            run.method_version = output.method_version
+            run.parameters = output.parameters
+            run.window_start = output.window_start
+            run.window_end = output.window_end
+            run.input_hash = output.input_hash
+            run.counts = {"created": created, "updated": updated, "expired": expired}
+            run.status = RunStatus.SUCCEEDED
+            run.finished_at = timezone.now()
+            run.duration_ms = int((time.perf_counter() - started) * 1000)
+            run.save()
+    except BaseException as error:
+        _run_fail(run, started, error)
+        raise
+    return run
+
+
+def finding_decide(*, finding_id: int, reviewer: Any, decision: str, rationale: str) -> Finding:
+    """Accept or dismiss a proposed finding, once, by a person allowed to review it, with reasons."""
+    if decision not in Decision.values:
+        raise DomainError(f"Choose one of: {', '.join(Decision.values)}.", field="decision")
+    text = (rationale or "").strip()
+    if not text:
+        raise DomainError("Give the reason for this decision.", field="rationale")
+    if len(text) > MAX_RATIONALE:
+        raise DomainError(f"At most {MAX_RATIONALE} characters.", field="rationale")
+    if not can_review_findings(reviewer):
+        raise PermissionDenied("Not allowed to review findings.")
+    finding = access_finding(reviewer, finding_id, for_write=True)
+    now = timezone.now()
+    with transaction.atomic():
+        # Conditional UPDATE: two reviewers racing cannot both decide the same finding.
+        changed = Finding.objects.filter(pk=finding.pk, status=FindingStatus.PROPOSED).update(
+            status=DECISION_STATUS[decision], updated_at=now
+        )
+        if not changed:
+            current = Finding.objects.get(pk=finding.pk)
+            raise ConflictError(
+                f"This finding is already {current.status}.",
+                field="status",
+                current={"status": current.status},
+            )
+        FindingDecision.objects.create(
+            finding_id=finding.pk,
+            decision=decision,
+            rationale=text,
+            reviewer=reviewer,
+            decided_at=now,
+        )
+    finding.refresh_from_db()
+    return finding
