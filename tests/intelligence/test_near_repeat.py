@@ -195,3 +195,27 @@ def test_risk_zones() -> None:
         )
         == []
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=2**31 - 1),
+    st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=4),
+    st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=4),
+)
+def test_matches_brute_force_on_lattice_data(
+    seed: int, s_steps: list[int], t_steps: list[int]
+) -> None:
+    # Integer lattice coordinates and days put many pairs exactly on band edges and at d = 0.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    x = rng.integers(0, 6, n).astype(float) * 50.0
+    y = rng.integers(0, 6, n).astype(float) * 50.0
+    t = rng.integers(0, 20, n).astype(float)
+    s_edges = np.concatenate([[0.0], np.cumsum(s_steps) * 50.0])
+    t_edges = np.concatenate([[0.0], np.cumsum(t_steps).astype(float)])
+    r = knox_test(x, y, t, space_edges=s_edges, time_edges=t_edges, n_perm=7, seed=seed)
+    obs, perms, p = _brute_knox(x, y, t, s_edges, t_edges, 7, seed)
+    assert np.array_equal(r.observed, obs)
+    assert np.array_equal(r.permuted, perms)
+    assert np.allclose(r.p_value, p)
