@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intelligence.analysis.outcomes import (
+    poisson_e_test,
     rate_ratio,
     verdict_from_interval,
     weighted_displacement_difference,
@@ -176,3 +177,13 @@ def test_irr_ci_contains_estimate_and_swap_inverts(b: int, a: int) -> None:
     inv = rate_ratio(before=a, after=b)
     assert inv.ratio == pytest.approx(1.0 / r.ratio, rel=1e-9)
     assert inv.ci_low == pytest.approx(1.0 / r.ci_high, rel=1e-9)
+
+
+def test_poisson_e_test_ptools_vector() -> None:
+    # ptools README: e_test(6, 2) -> p = 0.1748748
+    stat, p = poisson_e_test(after=6, before=2)
+    assert p == pytest.approx(0.1748748, abs=5e-8)
+    assert stat == pytest.approx(math.sqrt(2))
+    assert poisson_e_test(after=2, before=6)[1] == pytest.approx(p)
+    with pytest.raises(ValueError, match="whole-number"):
+        poisson_e_test(after=1.5, before=2)
