@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import poisson
 
 from dispatch.models import Call, Location
-from intelligence.analysis.fdr import bh_reject
 from intelligence.analysis.hotspots import run_hotspots
+from intelligence.analysis.repeat_locations import repeat_locations as analyse_repeats
 from intelligence.choices import FindingKind
 
 
@@ -153,8 +152,9 @@ def hotspots(
 
 REPEAT_DEFAULTS: dict[str, Any] = {
     "window_days": 28,
+    "baseline_days": 365,
     "alpha": 0.05,
-    "min_count": 5,
+    "min_count": 3,
     "max_evidence": 500,
 }
 
@@ -162,62 +162,79 @@ REPEAT_DEFAULTS: dict[str, Any] = {
 def repeat_locations(
     *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
 ) -> RunnerOutput:
-    """Locations with more calls in the window than a Poisson baseline allows (BH-FDR).
+    """Locations with unusually many calls in the window, per agency (one draft per location).
 
-    TODO: switch to ``intelligence.analysis.repeat_locations`` once it is committed. Until
-    then this is a deliberately small local test: the expected count at a location is the
-    agency's mean calls per location that had any call in the window, the p-value is the
-    Poisson upper tail P(X >= count), and Benjamini-Hochberg controls the FDR across locations.
+    The test is ``intelligence.analysis.repeat_locations``: Poisson upper tail against the
+    location's own baseline *and* against the average location in the same window; both must
+    be significant. The finding reports the higher of the two expectations (the binding test).
     """
     params = _merge(REPEAT_DEFAULTS, parameters)
     days = int(params["window_days"])
-    start = as_of - dt.timedelta(days=days)
+    window_start = as_of - dt.timedelta(days=days)
+    # The baseline precedes the window; the trend's previous window lies inside it.
+    data_start = window_start - dt.timedelta(days=max(int(params["baseline_days"]), days))
     rows = list(
-        _calls(start, as_of, agency_id)
+        _calls(data_start, as_of, agency_id)
         .filter(location__isnull=False)
         .order_by("pk")
         .values_list("pk", "agency_id", "location_id", "received_at")
     )
     out = RunnerOutput(
-        method="poisson_upper_tail_bh",
-        method_version="0-local",
+        method="repeat_locations_poisson",
+        method_version="1",
         parameters=params,
-        window_start=start,
+        window_start=data_start,
         window_end=as_of,
         input_hash=input_hash(rows),
     )
-    by_agency: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for pk, agency, location, _ in rows:
-        by_agency[agency].append((pk, location))
-    flagged: list[tuple[int, int, int, float, float, list[int]]] = []
+    by_agency: dict[int, list[tuple[int, int, dt.datetime]]] = defaultdict(list)
+    for pk, agency, location, received in rows:
+        by_agency[agency].append((pk, location, received))
+    flagged: list[tuple[int, int, dict[str, Any], list[int]]] = []
     for agency, calls in sorted(by_agency.items()):
-        counts = Counter(loc for _, loc in calls)
-        locations = sorted(counts)
-        observed = np.array([counts[loc] for loc in locations], dtype=float)
-        expected = float(observed.mean())
-        p = poisson.sf(observed - 1, expected)
-        reject = bh_reject(p, alpha=params["alpha"]) & (observed >= params["min_count"])
-        for loc, n, pv, hit in zip(locations, observed, p, reject, strict=True):
-            if hit:
-                ids = [pk for pk, loc2 in calls if loc2 == loc]
-                flagged.append((agency, loc, int(n), expected, float(pv), ids))
-    addresses = Location.objects.in_bulk([loc for _, loc, *_ in flagged])
-    for agency, loc, n, expected, pv, ids in flagged:
-        address = addresses[loc].display_address
+        result = analyse_repeats(
+            np.array([loc for _, loc, _ in calls], dtype=np.int64),
+            np.array([received.timestamp() for _, _, received in calls], dtype=np.float64),
+            as_of=as_of.timestamp(),
+            windows_days=(float(days),),
+            baseline_days=float(params["baseline_days"]),
+            min_count=int(params["min_count"]),
+            alpha=float(params["alpha"]),
+        )[float(days)]
+        for i in result.flagged_indices():
+            loc = int(result.keys[i])
+            lam_b = float(result.expected_baseline[i])
+            lam_j = float(result.expected_jurisdiction)
+            p_b = float(result.p_baseline[i])
+            p_j = float(result.p_jurisdiction[i])
+            stats = {
+                "count": int(result.count[i]),
+                # Same count, so the larger expectation is the larger p: the binding test.
+                "expected": round(max(lam_b, lam_j), 3),
+                "p": max(p_b, p_j),
+                "window_days": days,
+                "expected_baseline": round(lam_b, 3),
+                "p_baseline": p_b,
+                "expected_jurisdiction": round(lam_j, 3),
+                "p_jurisdiction": p_j,
+                "previous_count": int(result.previous_count[i]),
+                "trend": str(result.trend[i]),
+                "p_trend": float(result.p_trend[i]),
+            }
+            ids = [pk for pk, loc2, received in calls if loc2 == loc and received >= window_start]
+            flagged.append((agency, loc, stats, ids))
+    addresses = Location.objects.in_bulk([loc for _, loc, _, _ in flagged])
+    for agency, loc, stats, ids in flagged:
         out.drafts.append(
             FindingDraft(
                 agency_id=agency,
                 subject_key=f"location:{loc}",
-                window_start=start,
+                window_start=window_start,
                 window_end=as_of,
-                statistics={
-                    "count": n,
-                    "expected": round(expected, 3),
-                    "p": pv,
-                    "window_days": days,
-                },
+                statistics=stats,
                 explanation=(
-                    f"{n} calls in {days} days at {address}; expected {expected:.1f}; {_p_text(pv)}."
+                    f"{stats['count']} calls in {days} days at {addresses[loc].display_address}; "
+                    f"expected {stats['expected']:.1f}; {_p_text(stats['p'])}."
                 ),
                 location_id=loc,
                 call_ids=tuple(ids[: int(params["max_evidence"])]),

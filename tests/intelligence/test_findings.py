@@ -65,10 +65,11 @@ def test_repeat_location_found_with_statistics_and_evidence(bar) -> None:  # typ
     assert run.status == RunStatus.SUCCEEDED
     assert run.counts == {"created": 1, "updated": 0, "expired": 0}
     assert len(run.input_hash) == 64 and run.duration_ms is not None
-    assert run.window_start == AS_OF - dt.timedelta(days=28) and run.window_end == AS_OF
+    assert run.window_start == AS_OF - dt.timedelta(days=28 + 365) and run.window_end == AS_OF
     finding = Finding.objects.get()
     assert finding.subject_key == f"location:{bar.pk}" and finding.location == bar
     assert finding.status == FindingStatus.PROPOSED and finding.first_run == run
+    assert (finding.window_start, finding.window_end) == (AS_OF - dt.timedelta(days=28), AS_OF)
     assert finding.statistics["count"] == 12 and finding.statistics["window_days"] == 28
     assert finding.statistics["p"] < 0.001
     assert finding.explanation.startswith("12 calls in 28 days at 400 BLOCK ELM ST; expected ")
