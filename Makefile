@@ -52,9 +52,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: benchmarks that print figures (see docs/benchmarks.md)
+## bench: benchmarks that print figures (see docs/benchmarks.md); add PostgreSQL with
+## BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/beacon_bench (the database is dropped and re-created)
+BENCH_POSTGRES ?=
 bench: install
-	$(BIN)/python scripts/bench_import.py
+	$(BIN)/python scripts/bench_import.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
