@@ -49,6 +49,7 @@ def register_beacon_admins() -> None:
             app_config.module, "admin"
         ):
             import_module(f"{app_config.name}.admin")
+    import_module("beacon_core.beat_admin")  # the central beat schedule (django-celery-beat)
 
 
 class CategoryAdmin(admin.ModelAdmin):

@@ -27,8 +27,13 @@ def start_embedded_beat() -> bool:
     # Beat only runs a task eagerly when it is registered in app.tasks; otherwise
     # it publishes to the memory broker where nothing consumes it.
     app.loader.import_default_modules()
+    # EmbeddedService defaults to the shelve-file PersistentScheduler; the schedule lives in
+    # django-celery-beat's tables (editable in /admin/), so name the configured scheduler.
     service = EmbeddedService(
-        app, thread=True, schedule_filename=str(settings.VAR_DIR / "beat-schedule")
+        app,
+        thread=True,
+        schedule_filename=str(settings.VAR_DIR / "beat-schedule"),
+        scheduler_cls=app.conf.beat_scheduler,
     )
     original_stop = service.stop
 

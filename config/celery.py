@@ -1,9 +1,17 @@
 """The Celery app and the one central beat schedule.
 
-Every periodic job is declared in :data:`BEAT_SCHEDULE`; ``sync_beat_schedule``
-copies it into django-celery-beat's tables so admins can edit intervals in the
-browser. Each entry's ``expires`` is shorter than its period, so a backlog after
-an outage never runs the same job twice in a row.
+Every periodic job is declared in :data:`BEAT_SCHEDULE`. ``manage.py sync_beat_schedule``
+(run automatically after every ``migrate``) copies it into django-celery-beat's tables, where
+admins can edit it in the browser (/admin/django_celery_beat/periodictask/). Beat reads only
+those tables (DatabaseScheduler), in embedded and production mode alike.
+
+``BEAT_SCHEDULE`` is deliberately *not* assigned to ``app.conf.beat_schedule``: the
+DatabaseScheduler would then ``update_or_create`` every entry at each beat start and silently
+undo admins' edits. The sync creates missing entries and leaves existing ones alone.
+
+Crontab times are in the agency time zone (``settings.BEACON_TIME_ZONE``). Each entry's
+``expires`` is shorter than its period, so a backlog after an outage never runs the same job
+twice in a row.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -18,5 +27,24 @@ app = Celery("beacon")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# name -> (task, seconds between runs, queue)
-BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+HOUR = 3600
+
+# name -> Celery beat entry (task, schedule, kwargs, options).
+BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # 30 2 * * *  (02:30 local, daily): every implemented analysis, for every active agency.
+    # Expires after 5 h, i.e. before the 08:30 refresh, and long before the next night.
+    "analysis: nightly, every kind": {
+        "task": "intelligence.run_all_analyses",
+        "schedule": crontab(minute="30", hour="2"),
+        "kwargs": {},
+        "options": {"expires": 5 * HOUR, "queue": "default"},
+    },
+    # 30 8,14,20 * * *  (08:30, 14:30, 20:30 local): with the 02:30 nightly run, hotspots and
+    # repeat locations refresh every 6 hours. Expires after 2 h (period 6 h).
+    "analysis: hotspots and repeat locations, every 6 hours": {
+        "task": "intelligence.run_all_analyses",
+        "schedule": crontab(minute="30", hour="8,14,20"),
+        "kwargs": {"kinds": ["hotspots", "repeat_locations"]},
+        "options": {"expires": 2 * HOUR, "queue": "default"},
+    },
+}

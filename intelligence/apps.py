@@ -1,4 +1,19 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_beat_schedule(using: str = "default", **kwargs: Any) -> None:
+    # Setup, not business logic: every deployment's migrate step installs the central
+    # schedule (creating missing entries only; admins' edits stay).
+    from intelligence.management.commands.sync_beat_schedule import (
+        beat_schedule_sync,
+        beat_tables_exist,
+    )
+
+    if beat_tables_exist(using):
+        beat_schedule_sync(using=using)
 
 
 class IntelligenceConfig(AppConfig):
@@ -6,3 +21,8 @@ class IntelligenceConfig(AppConfig):
 
     name = "intelligence"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        post_migrate.connect(
+            _sync_beat_schedule, sender=self, dispatch_uid="intelligence.sync_beat_schedule"
+        )

@@ -1,0 +1,78 @@
+"""Analyses as Celery tasks: one task per (kind, agency) run, and the scheduled fan-out.
+
+Both are thin: they take IDs and ISO strings (JSON-safe), re-fetch, and call
+``services.analysis_execute`` once. A rerun is harmless because runs upsert findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from django.utils import timezone
+
+from beacon_core.tasks import beacon_task
+from governance.models import Agency
+from intelligence import runners, services
+
+logger = logging.getLogger(__name__)
+
+
+def _parse_as_of(as_of_iso: str | None) -> dt.datetime:
+    if not as_of_iso:
+        return timezone.now()
+    parsed = dt.datetime.fromisoformat(as_of_iso)
+    if timezone.is_naive(parsed):
+        raise ValueError(f"as_of_iso {as_of_iso!r} has no UTC offset")
+    return parsed
+
+
+@beacon_task(name="intelligence.run_analysis", queue="analysis")
+def run_analysis(
+    kind: str, agency_id: int | None = None, as_of_iso: str | None = None
+) -> int | None:
+    """Run one analysis for one agency (or all agencies when ``agency_id`` is None).
+
+    Returns the AnalysisRun id, or None when the agency no longer exists.
+    """
+    agency = None
+    if agency_id is not None:
+        agency = Agency.objects.filter(pk=agency_id).first()
+        if agency is None:
+            logger.info("run_analysis %s: agency %s is gone; nothing to do", kind, agency_id)
+            return None
+    run = services.analysis_execute(kind=kind, as_of=_parse_as_of(as_of_iso), agency=agency)
+    return run.pk
+
+
+@beacon_task(name="intelligence.run_all_analyses", queue="default")
+def run_all_analyses(kinds: Sequence[str] | None = None, as_of_iso: str | None = None) -> int:
+    """Enqueue one ``run_analysis`` per active agency and kind; return how many were enqueued.
+
+    ``kinds`` None means every implemented kind at the time the fan-out runs, so a newly
+    implemented analysis joins the nightly set without a schedule change. All children share
+    one ``as_of`` so the night's runs describe the same data window.
+    """
+    wanted = list(runners.RUNNERS) if kinds is None else [k for k in kinds if k in runners.RUNNERS]
+    unknown = sorted(set(kinds or ()) - set(runners.RUNNERS))
+    if unknown:
+        logger.warning("run_all_analyses: skipping unimplemented kinds %s", ", ".join(unknown))
+    as_of = as_of_iso or timezone.now().isoformat()
+    eager = bool(run_analysis.app.conf.task_always_eager)
+    sent = 0
+    for agency_id in Agency.objects.filter(active=True).values_list("pk", flat=True):
+        for kind in wanted:
+            try:
+                run_analysis.apply_async(
+                    kwargs={"kind": kind, "agency_id": agency_id, "as_of_iso": as_of}
+                )
+            except Exception:
+                # In embedded (eager) mode the child runs here: one agency's failed run is
+                # recorded as a failed AnalysisRun and must not stop the others. In production
+                # an exception here is a publish failure, left to the retry policy.
+                if not eager:
+                    raise
+                logger.exception("run_analysis %s for agency %s failed", kind, agency_id)
+            sent += 1
+    return sent
