@@ -14,12 +14,20 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
+from django.db.models import Min
+from scipy.spatial import cKDTree
 
 from dispatch.models import Call, Location
+from governance.models import Agency
 from intelligence.analysis.hotspots import run_hotspots
+from intelligence.analysis.near_repeat import knox_test, near_repeat_risk_zones, project_lonlat
 from intelligence.analysis.repeat_locations import repeat_locations as analyse_repeats
+from intelligence.analysis.time_windows import HOURS_PER_WEEK, find_time_windows
+from intelligence.analysis.trends import classify_hotspot_trend, mann_kendall
 from intelligence.choices import FindingKind
 
 
@@ -243,8 +251,421 @@ def repeat_locations(
     return out
 
 
+# --- shared by the runners that build on hotspots and repeat locations --------------------
+
+
+def _time_zones(agency_ids: Iterable[int]) -> dict[int, ZoneInfo]:
+    """Each agency's local time zone (the setting when an agency has none)."""
+    names = dict(Agency.objects.filter(pk__in=set(agency_ids)).values_list("pk", "time_zone"))
+    return {pk: ZoneInfo(names.get(pk) or settings.BEACON_TIME_ZONE) for pk in set(agency_ids)}
+
+
+def _hour_of_week(when: dt.datetime, tz: ZoneInfo) -> int:
+    local = when.astimezone(tz)
+    return 24 * local.weekday() + local.hour
+
+
+def _parents(as_of: dt.datetime, agency_id: int | None) -> list[FindingDraft]:
+    """The current hotspots and repeat locations, recomputed with their default parameters.
+
+    Recomputing (rather than reading open findings) makes the dependent runners independent of
+    run order and of what a reviewer has already decided; the cost is one Gi* and one Poisson
+    pass, both well under a second on a year of calls.
+    """
+    return [
+        *hotspots(as_of=as_of, agency_id=agency_id).drafts,
+        *repeat_locations(as_of=as_of, agency_id=agency_id).drafts,
+    ]
+
+
+def _parent_calls(
+    parent: FindingDraft, start: dt.datetime, end: dt.datetime
+) -> list[tuple[int, dt.datetime]]:
+    """(pk, received_at) of the parent's calls in [start, end): its location or its cells."""
+    qs = _calls(start, end, parent.agency_id)
+    if parent.location_id is not None:
+        qs = qs.filter(location_id=parent.location_id)
+    else:
+        qs = qs.filter(h3_r9__in=list(parent.cells))
+    return list(qs.order_by("pk").values_list("pk", "received_at"))
+
+
+def _parent_place(parent: FindingDraft, addresses: Mapping[int, Location]) -> str:
+    if parent.location_id is not None:
+        return addresses[parent.location_id].display_address
+    return f"the hotspot around ({parent.latitude:.5f}, {parent.longitude:.5f})"
+
+
+# --- time windows ------------------------------------------------------------------------
+
+TIME_WINDOW_DEFAULTS: dict[str, Any] = {
+    "window_days": 90,
+    "alpha": 0.05,
+    "min_count": 5,
+    "max_evidence": 500,
+}
+
+
+def time_windows(
+    *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
+) -> RunnerOutput:
+    """Recurring hour-of-week windows at each current hotspot and repeat location.
+
+    The parents are recomputed (``_parents``). Each parent's calls over ``window_days`` (longer
+    than the repeat-location window on purpose: a weekly pattern needs many weeks to show) are
+    binned by local hour of week and tested, cell by cell with BH control, against the agency's
+    all-calls profile over the same days (``find_time_windows``), so a window is only reported
+    when the place is busier then than the whole jurisdiction is. One draft per window holding
+    at least ``min_count`` calls.
+    """
+    params = _merge(TIME_WINDOW_DEFAULTS, parameters)
+    days = int(params["window_days"])
+    start = as_of - dt.timedelta(days=days)
+    parents = _parents(as_of, agency_id)
+    all_rows = list(
+        _calls(start, as_of, agency_id).order_by("pk").values_list("pk", "agency_id", "received_at")
+    )
+    zones = _time_zones({a for _, a, _ in all_rows} | {p.agency_id for p in parents})
+    reference: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(HOURS_PER_WEEK))
+    for _, agency, received in all_rows:
+        reference[agency][_hour_of_week(received, zones[agency])] += 1
+    addresses = Location.objects.in_bulk([p.location_id for p in parents if p.location_id])
+    hashed: list[tuple[Any, ...]] = [("all", *row) for row in all_rows]
+    drafts: list[FindingDraft] = []
+    for parent in parents:
+        tz = zones[parent.agency_id]
+        calls = _parent_calls(parent, start, as_of)
+        hashed.extend((parent.subject_key, pk) for pk, _ in calls)
+        if not calls:
+            continue
+        how = np.array([_hour_of_week(received, tz) for _, received in calls], dtype=np.int64)
+        # Half a call per hour keeps an hour the jurisdiction never saw from having share 0.
+        ref = reference[parent.agency_id] + 0.5
+        place = _parent_place(parent, addresses)
+        for window in find_time_windows(how, reference=ref, alpha=float(params["alpha"])):
+            if window.count < int(params["min_count"]):
+                continue
+            in_window = set(window.cells)
+            ids = [pk for (pk, _), h in zip(calls, how.tolist(), strict=True) if h in in_window]
+            span = (
+                f"{window.start_hour}-{window.end_hour}"
+                if window.n_hours < 24
+                else f"{window.start_hour}+{window.n_hours}h"
+            )
+            days_key = ",".join(str(d) for d in window.days)
+            expected = window.expected_share * len(calls)
+            drafts.append(
+                FindingDraft(
+                    agency_id=parent.agency_id,
+                    subject_key=f"timewindow:{parent.subject_key}:{days_key}:{span}",
+                    window_start=start,
+                    window_end=as_of,
+                    statistics={
+                        "count": window.count,
+                        "total": len(calls),
+                        "share": round(window.share, 4),
+                        "expected_share": round(window.expected_share, 4),
+                        "expected": round(expected, 2),
+                        "p": window.p_value,
+                        "days": list(window.days),
+                        "start_hour": window.start_hour,
+                        "end_hour": window.end_hour,
+                        "n_hours": window.n_hours,
+                        "label": window.label,
+                        "time_zone": tz.key,
+                        "parent": parent.subject_key,
+                        "window_days": days,
+                    },
+                    explanation=(
+                        f"{window.count} of {len(calls)} calls at {place} in the last {days} "
+                        f"days fall {window.label} local time (expected {expected:.1f} from the "
+                        f"jurisdiction's hour-of-week profile); {_p_text(window.p_value)}."
+                    ),
+                    location_id=parent.location_id,
+                    cells=parent.cells,
+                    latitude=parent.latitude,
+                    longitude=parent.longitude,
+                    call_ids=tuple(ids[: int(params["max_evidence"])]),
+                )
+            )
+    return RunnerOutput(
+        method="hour_of_week_binomial_bh",
+        method_version="1",
+        parameters=params,
+        window_start=start,
+        window_end=as_of,
+        input_hash=input_hash(hashed),
+        drafts=drafts,
+    )
+
+
+# --- trends ------------------------------------------------------------------------------
+
+TREND_DEFAULTS: dict[str, Any] = {
+    "weeks": 12,
+    "alpha": 0.05,
+    "labels": ["emerging", "diminishing", "persistent"],
+    "max_evidence": 500,
+}
+
+
+def trends(
+    *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
+) -> RunnerOutput:
+    """Emerging / persistent / diminishing label for each current hotspot (one draft each).
+
+    Weekly call counts in the hotspot's cells over the last ``weeks`` whole weeks ending at
+    ``as_of``, oldest first, go to Mann-Kendall (``classify_hotspot_trend``). Weeks that start
+    before the agency's first call in the database are left out: a week with no data is not a
+    week with no crime, and counting it as zero would make every young data set "emerging".
+    "persistent" areas are reported as well as emerging and diminishing ones, because a steady
+    problem is as much a candidate for tasking as a growing one; "sporadic" areas are not
+    (``labels`` chooses).
+    """
+    params = _merge(TREND_DEFAULTS, parameters)
+    n_weeks = int(params["weeks"])
+    start = as_of - dt.timedelta(weeks=n_weeks)
+    areas = hotspots(as_of=as_of, agency_id=agency_id).drafts
+    before = Call.objects.filter(received_at__lt=as_of)
+    if agency_id is not None:
+        before = before.filter(agency_id=agency_id)
+    first_call = dict(
+        before.values("agency_id")
+        .annotate(first=Min("received_at"))
+        .values_list("agency_id", "first")
+    )
+    hashed: list[tuple[Any, ...]] = []
+    drafts: list[FindingDraft] = []
+    for area in areas:
+        rows = list(
+            _calls(start, as_of, area.agency_id)
+            .filter(h3_r9__in=list(area.cells))
+            .order_by("pk")
+            .values_list("pk", "received_at")
+        )
+        hashed.extend((area.subject_key, *row) for row in rows)
+        counts = np.zeros(n_weeks)
+        for _, received in rows:
+            counts[min(int((received - start) / dt.timedelta(weeks=1)), n_weeks - 1)] += 1
+        week_starts = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]
+        known = np.array([w >= first_call[area.agency_id] for w in week_starts])
+        series = counts[known]
+        if series.size < 4:
+            continue  # Mann-Kendall cannot reach significance on fewer than 4 points
+        label = classify_hotspot_trend(series, float(params["alpha"]))
+        if label not in params["labels"]:
+            continue
+        mk = mann_kendall(series, float(params["alpha"]))
+        counts_list = [int(c) for c in series]
+        words = {
+            "emerging": "rising",
+            "diminishing": "falling",
+            "persistent": "steady, with calls in most weeks",
+        }[label]
+        drafts.append(
+            FindingDraft(
+                agency_id=area.agency_id,
+                subject_key=f"trend:{area.subject_key}",
+                window_start=week_starts[int(np.argmax(known))],
+                window_end=as_of,
+                statistics={
+                    "label": label,
+                    "area": area.subject_key,
+                    "weeks": int(series.size),
+                    "weekly_counts": counts_list,
+                    "s": mk.s,
+                    "z": round(mk.z, 3),
+                    "p": mk.p,
+                    "tau": round(mk.tau, 3),
+                    "trend": mk.trend,
+                },
+                explanation=(
+                    f"The hotspot around ({area.latitude:.5f}, {area.longitude:.5f}) is "
+                    f"{label}: weekly calls over the last {series.size} weeks were "
+                    f"{', '.join(str(c) for c in counts_list)} (oldest first), {words}; "
+                    f"Mann-Kendall tau {mk.tau:.2f}, {_p_text(mk.p)}."
+                ),
+                cells=area.cells,
+                latitude=area.latitude,
+                longitude=area.longitude,
+                call_ids=tuple(pk for pk, _ in rows[-int(params["max_evidence"]) :]),
+            )
+        )
+    return RunnerOutput(
+        method="mann_kendall_weekly_counts",
+        method_version="1",
+        parameters=params,
+        window_start=start,
+        window_end=as_of,
+        input_hash=input_hash(hashed),
+        drafts=drafts,
+    )
+
+
+# --- near repeat -------------------------------------------------------------------------
+
+NEAR_REPEAT_DEFAULTS: dict[str, Any] = {
+    "categories": {"burglary": ["BURG-RES", "BURG-COM"]},
+    "window_days": 365,
+    "space_edges": [0, 100, 200, 400],
+    "time_edges": [0, 7, 14, 28],
+    "n_perm": 99,
+    "seed": 20_240_101,
+    "alpha": 0.05,
+    "zone_days": 14,
+    "max_evidence": 500,
+}
+
+
+def _json_number(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _close_pair_members(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, space_m: float, days: float
+) -> set[int]:
+    """Indices of events in at least one pair closer than ``space_m`` and ``days`` (the cell)."""
+    if x.size < 2:
+        return set()
+    pairs = cKDTree(np.column_stack([x, y])).query_pairs(r=space_m, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    ok = (np.hypot(x[i] - x[j], y[i] - y[j]) < space_m) & (np.abs(t[i] - t[j]) < days)
+    return set(i[ok].tolist()) | set(j[ok].tolist())
+
+
+def near_repeat(
+    *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
+) -> RunnerOutput:
+    """Knox test per agency and category; risk zones where the nearest cell is significant.
+
+    ``categories`` maps a name to call-type codes (default: residential and commercial
+    burglary). Each category's located calls of the last ``window_days`` go to ``knox_test``
+    (bands ``[e_i, e_i+1)``, fixed seed, so a rerun on the same data gives the same p-values).
+    A category is a near-repeat finding when the nearest-space / shortest-time cell has
+    p < ``alpha``; the finding then carries zones around each of its calls of the last
+    ``zone_days``: radius = the outer edge of the run of significant space bands in the first
+    time band, lifetime ``zone_days`` from the call.
+    """
+    params = _merge(NEAR_REPEAT_DEFAULTS, parameters)
+    days = int(params["window_days"])
+    start = as_of - dt.timedelta(days=days)
+    space_edges = [float(e) for e in params["space_edges"]]
+    time_edges = [float(e) for e in params["time_edges"]]
+    zone_days = float(params["zone_days"])
+    categories: dict[str, list[str]] = {
+        str(k): sorted(v) for k, v in dict(params["categories"]).items()
+    }
+    hashed: list[tuple[Any, ...]] = []
+    drafts: list[FindingDraft] = []
+    for name, codes in sorted(categories.items()):
+        rows = list(
+            _calls(start, as_of, agency_id)
+            .filter(call_type__code__in=codes, latitude__isnull=False, longitude__isnull=False)
+            .order_by("pk")
+            .values_list("pk", "agency_id", "latitude", "longitude", "received_at", "h3_r9")
+        )
+        hashed.extend((name, *row) for row in rows)
+        by_agency: dict[int, list[tuple[int, float, float, dt.datetime, str]]] = defaultdict(list)
+        for pk, agency, lat, lon, received, cell in rows:
+            by_agency[agency].append((pk, lat, lon, received, cell))
+        for agency, calls in sorted(by_agency.items()):
+            if len(calls) < 3:
+                continue
+            lat = np.array([c[1] for c in calls])
+            lon = np.array([c[2] for c in calls])
+            t = np.array([(c[3] - as_of) / dt.timedelta(days=1) for c in calls])
+            x, y = project_lonlat(lon, lat)
+            knox = knox_test(
+                x,
+                y,
+                t,
+                space_edges=space_edges,
+                time_edges=time_edges,
+                n_perm=int(params["n_perm"]),
+                seed=int(params["seed"]),
+            )
+            p00 = float(knox.p_value[0, 0])
+            if p00 >= float(params["alpha"]):
+                continue
+            n_sig = 0
+            while n_sig < len(space_edges) - 1 and knox.p_value[n_sig, 0] < params["alpha"]:
+                n_sig += 1
+            radius = space_edges[n_sig]
+            zones = near_repeat_risk_zones(x, y, t, space_m=radius, days=zone_days, as_of=0.0)
+            zone_rows = [
+                {
+                    "call_id": calls[z.source_index][0],
+                    "latitude": round(float(lat[z.source_index]), 6),
+                    "longitude": round(float(lon[z.source_index]), 6),
+                    "radius_m": radius,
+                    "expires_at": (as_of + dt.timedelta(days=z.expires_at)).isoformat(),
+                }
+                for z in zones
+            ]
+            # Evidence: every call in a pair inside the significant cells, then the zones' calls.
+            members = _close_pair_members(x, y, t, radius, time_edges[1])
+            ids = [calls[k][0] for k in sorted(members)]
+            ids += [z["call_id"] for z in zone_rows if z["call_id"] not in set(ids)]
+            s_labels, t_labels = knox.band_labels()
+            obs = int(knox.observed[0, 0])
+            exp = float(knox.expected[0, 0])
+            ratio = _json_number(float(knox.ratio[0, 0]))
+            ratio_text = f"Knox ratio {ratio:.1f}" if ratio is not None else "none expected"
+            drafts.append(
+                FindingDraft(
+                    agency_id=agency,
+                    subject_key=f"nearrepeat:{name}",
+                    window_start=start,
+                    window_end=as_of,
+                    statistics={
+                        "category": name,
+                        "call_types": codes,
+                        "n_events": knox.n_events,
+                        "n_candidate_pairs": knox.n_candidate_pairs,
+                        "space_edges": space_edges,
+                        "time_edges": time_edges,
+                        "space_bands": s_labels,
+                        "time_bands": t_labels,
+                        "observed": knox.observed.tolist(),
+                        "expected": np.round(knox.expected, 3).tolist(),
+                        "ratio": [[_json_number(v) for v in r] for r in knox.ratio.tolist()],
+                        "p_value": knox.p_value.tolist(),
+                        "p": p00,
+                        "n_perm": knox.n_perm,
+                        "seed": knox.seed,
+                        "zone_radius_m": radius,
+                        "zone_days": zone_days,
+                        "zones": zone_rows,
+                    },
+                    explanation=(
+                        f"{name.capitalize()} ({', '.join(codes)}), last {days} days: {obs} "
+                        f"pairs of the {knox.n_events} calls lie within [{space_edges[0]:g}, "
+                        f"{space_edges[1]:g}) m and [{time_edges[0]:g}, {time_edges[1]:g}) days "
+                        f"of each other, against {exp:.1f} expected if timing were unrelated "
+                        f"to place ({ratio_text}; {_p_text(p00)}, {knox.n_perm} permutations). "
+                        f"{len(zone_rows)} risk zone(s): {radius:g} m around each call of the "
+                        f"last {zone_days:g} days, for {zone_days:g} days after it."
+                    ),
+                    cells=tuple(sorted({calls[z.source_index][4] for z in zones} - {""})),
+                    call_ids=tuple(ids[: int(params["max_evidence"])]),
+                )
+            )
+    return RunnerOutput(
+        method="knox_monte_carlo",
+        method_version="1",
+        parameters=params,
+        window_start=start,
+        window_end=as_of,
+        input_hash=input_hash(hashed),
+        drafts=drafts,
+    )
+
+
 # The kinds ``analyze`` can run today; the rest print "not implemented yet".
 RUNNERS: dict[str, Runner] = {
     FindingKind.REPEAT_LOCATION: repeat_locations,
     FindingKind.HOTSPOT: hotspots,
+    FindingKind.TIME_WINDOW: time_windows,
+    FindingKind.TREND: trends,
+    FindingKind.NEAR_REPEAT: near_repeat,
 }

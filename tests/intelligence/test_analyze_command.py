@@ -36,7 +36,13 @@ def _analyze(*args: str) -> str:
 def test_analyze_all_json_finds_planted_hot_areas_and_repeat_premises(demo: DemoPlan) -> None:
     payload = json.loads(_analyze("all", "--as-of", ANCHOR.isoformat(), "--json"))
     assert set(payload) == {"runs", "findings"}
-    assert {r["kind"] for r in payload["runs"]} == {"hotspots", "repeat_locations"}
+    assert {r["kind"] for r in payload["runs"]} == {
+        "hotspots",
+        "repeat_locations",
+        "time_windows",
+        "trends",
+        "near_repeat",
+    }
     assert all(r["status"] == RunStatus.SUCCEEDED for r in payload["runs"])
     for f in payload["findings"]:
         assert {"id", "kind", "subject", "statistics", "explanation", "status"} <= set(f)
@@ -99,8 +105,11 @@ def test_analyze_prints_a_table_and_filters_by_agency(demo: DemoPlan) -> None:
         (["hotspots", "--as-of", "2026-03-01T00:00:00"], "--as-of"),
         (["hotspots", "--as-of", "yesterday"], "--as-of"),
         (["hotspots", "--agency", "nope"], "--agency"),
-        (["trends"], "not implemented yet"),
-        (["entities"], "implemented: repeat_locations, hotspots"),
+        (["entities"], "not implemented yet"),
+        (
+            ["entities"],
+            "implemented: repeat_locations, hotspots, time_windows, trends, near_repeat",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_without_a_run(args: list[str], message: str) -> None:

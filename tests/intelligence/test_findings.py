@@ -165,7 +165,7 @@ def test_runner_crash_marks_the_run_failed(bar, monkeypatch) -> None:  # type: i
 
 def test_unimplemented_kind_and_naive_as_of_are_refused(db: None) -> None:
     with pytest.raises(DomainError) as err:
-        services.analysis_execute(kind=FindingKind.TREND, as_of=AS_OF)
+        services.analysis_execute(kind=FindingKind.ENTITY, as_of=AS_OF)
     assert "kind" in err.value.errors and "not implemented" in str(err.value)
     with pytest.raises(DomainError) as err:
         services.analysis_execute(kind=REPEAT, as_of=AS_OF.replace(tzinfo=None))
