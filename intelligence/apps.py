@@ -26,3 +26,8 @@ class IntelligenceConfig(AppConfig):
         post_migrate.connect(
             _sync_beat_schedule, sender=self, dispatch_uid="intelligence.sync_beat_schedule"
         )
+        # Findings feed dispatch through its context-provider hook (dispatch imports nothing of ours).
+        from dispatch.context import register_context_provider
+        from intelligence.context_provider import intelligence_flags
+
+        register_context_provider(intelligence_flags)

@@ -1,0 +1,64 @@
+"""Intelligence flags at call intake: accepted problem locations and hotspots.
+
+Registered with ``dispatch.context`` at start-up (dispatch never imports
+intelligence). Only *accepted* findings are shown: a flag a dispatcher acts on
+has been reviewed by a person, as the human-review rule requires. The flag
+states the pattern in plain words; the finding itself stays behind the
+``finding`` category for roles that may open it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import h3
+
+from dispatch.context import ContextFlag
+from governance.access import can, visible_agency_ids
+from governance.choices import Action, Category
+from intelligence.choices import FindingKind, FindingStatus
+from intelligence.models import Finding
+
+HOTSPOT_RESOLUTION = 9  # the resolution the hotspot runner works on (calls' h3_r9)
+
+
+def intelligence_flags(
+    user: Any, location: Any, latitude: float | None, longitude: float | None
+) -> list[ContextFlag]:
+    """Accepted repeat-location findings for this place, and accepted hotspots containing the point."""
+    if not can(user, Action.VIEW, Category.CALL):
+        return []
+    accepted = Finding.objects.filter(status=FindingStatus.ACCEPTED)
+    agencies = visible_agency_ids(user, Category.CALL)
+    if agencies is not None:
+        accepted = accepted.filter(agency_id__in=agencies)
+    show_link = can(user, Action.VIEW, Category.FINDING)
+    flags: list[ContextFlag] = []
+    if location is not None:
+        for finding in accepted.filter(kind=FindingKind.REPEAT_LOCATION, location=location)[:3]:
+            flags.append(
+                ContextFlag(
+                    kind="problem_location",
+                    label="Flagged problem location",
+                    detail=finding.explanation[:300],
+                    url=f"/admin/intelligence/finding/{finding.pk}/change/" if show_link else "",
+                )
+            )
+    if latitude is not None and longitude is not None:
+        cell = h3.latlng_to_cell(latitude, longitude, HOTSPOT_RESOLUTION)
+        # Accepted hotspots are few (each needed a supervisor's decision): a scan is cheap.
+        for finding in accepted.filter(kind=FindingKind.HOTSPOT).only("pk", "cells", "explanation")[
+            :200
+        ]:
+            if cell in (finding.cells or []):
+                flags.append(
+                    ContextFlag(
+                        kind="hotspot",
+                        label="Inside an accepted hotspot",
+                        detail=finding.explanation[:300],
+                        url=f"/admin/intelligence/finding/{finding.pk}/change/"
+                        if show_link
+                        else "",
+                    )
+                )
+    return flags
