@@ -48,6 +48,25 @@ ContextProvider = Callable[[Any, Location | None, float | None, float | None], l
 _providers: list[ContextProvider] = []
 
 
+MapAreaProvider = Callable[[Any], list[dict[str, Any]]]
+_map_area_providers: list[MapAreaProvider] = []
+
+
+def register_map_area_provider(provider: MapAreaProvider) -> None:
+    """Other apps add areas (accepted hotspots, assignment areas) to the live map.
+
+    A provider takes the user and returns ``{"kind", "label", "detail", "rings"}`` dicts,
+    ``rings`` being lists of ``[lat, lon]`` points; it applies its own access rules.
+    """
+    if provider not in _map_area_providers:
+        _map_area_providers.append(provider)
+
+
+def map_areas(*, user: Any) -> list[dict[str, Any]]:
+    """Every registered provider's areas for this user."""
+    return [area for provider in _map_area_providers for area in provider(user)]
+
+
 def register_context_provider(provider: ContextProvider) -> None:
     """Called by other apps' ``AppConfig.ready``; providers must apply their own access rules."""
     if provider not in _providers:

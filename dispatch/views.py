@@ -28,6 +28,7 @@ from dispatch.context import (
     intake_context,
     location_lookup,
     location_suggest,
+    map_areas,
     unit_current_call,
     unit_recent_calls,
 )
@@ -146,7 +147,8 @@ def console_snapshot(request: HttpRequest) -> JsonResponse:
         else []
     )
     hazards = hazard_points(user=request.user)
-    return JsonResponse({"calls": calls, "units": units, "hazards": hazards})
+    areas = map_areas(user=request.user)
+    return JsonResponse({"calls": calls, "units": units, "hazards": hazards, "areas": areas})
 
 
 @require_GET

@@ -27,7 +27,8 @@ class IntelligenceConfig(AppConfig):
             _sync_beat_schedule, sender=self, dispatch_uid="intelligence.sync_beat_schedule"
         )
         # Findings feed dispatch through its context-provider hook (dispatch imports nothing of ours).
-        from dispatch.context import register_context_provider
-        from intelligence.context_provider import intelligence_flags
+        from dispatch.context import register_context_provider, register_map_area_provider
+        from intelligence.context_provider import accepted_hotspot_areas, intelligence_flags
 
         register_context_provider(intelligence_flags)
+        register_map_area_provider(accepted_hotspot_areas)

@@ -62,3 +62,30 @@ def intelligence_flags(
                     )
                 )
     return flags
+
+
+def accepted_hotspot_areas(user: Any) -> list[dict[str, Any]]:
+    """Outlines of accepted hotspots for the live map (cells merged into one or more rings)."""
+    if not can(user, Action.VIEW, Category.CALL):
+        return []
+    accepted = Finding.objects.filter(status=FindingStatus.ACCEPTED, kind=FindingKind.HOTSPOT)
+    agencies = visible_agency_ids(user, Category.CALL)
+    if agencies is not None:
+        accepted = accepted.filter(agency_id__in=agencies)
+    areas = []
+    for finding in accepted.only("pk", "cells", "explanation")[:200]:
+        cells = [c for c in (finding.cells or []) if h3.is_valid_cell(c)]
+        if not cells:
+            continue
+        shape = h3.cells_to_h3shape(cells)
+        polygons = shape.polys if hasattr(shape, "polys") else [shape]
+        rings = [[list(point) for point in poly.outer] for poly in polygons]
+        areas.append(
+            {
+                "kind": "hotspot",
+                "label": "Accepted hotspot",
+                "detail": finding.explanation[:300],
+                "rings": rings,
+            }
+        )
+    return areas

@@ -319,7 +319,7 @@
     if (!r.ok) return;
     state.calls = r.data.calls; state.units = r.data.units;
     renderQueue(); renderUnits();
-    map.setCalls(state.calls); map.setUnits(state.units); map.setHazards(r.data.hazards || []);
+    map.setCalls(state.calls); map.setUnits(state.units); map.setHazards(r.data.hazards || []); map.setAreas(r.data.areas || []);
   }
   const resyncSoon = debounce(resync, 80);
   const refreshDetailSoon = debounce(() => { if (state.selectedId) selectCall(state.selectedId); }, 120);

@@ -15,9 +15,10 @@
       this.calls = L.markerClusterGroup ? L.markerClusterGroup({ maxClusterRadius: 40, disableClusteringAtZoom: 16 }) : L.layerGroup();
       this.units = L.layerGroup();
       this.hazards = L.layerGroup();
+      this.areas = L.layerGroup();
       this.pick = null;
-      this.map.addLayer(this.calls); this.map.addLayer(this.units); this.map.addLayer(this.hazards);
-      L.control.layers(null, { Calls: this.calls, Units: this.units, Hazards: this.hazards }, { collapsed: true }).addTo(this.map);
+      this.map.addLayer(this.areas); this.map.addLayer(this.calls); this.map.addLayer(this.units); this.map.addLayer(this.hazards);
+      L.control.layers(null, { Calls: this.calls, Units: this.units, Hazards: this.hazards, Areas: this.areas }, { collapsed: true }).addTo(this.map);
       if (onMapClick) this.map.on("click", (e) => onMapClick(e.latlng.lat, e.latlng.lng));
       this.onCallClick = onCallClick;
     }
@@ -58,6 +59,14 @@
         const m = L.marker([h.latitude, h.longitude], { icon: L.divIcon({ className: "hazard-icon", html: "⚠", iconSize: [16, 16] }) });
         m.bindTooltip(`${h.address}: ${h.text}`);
         this.hazards.addLayer(m);
+      }
+    }
+    setAreas(areas) {
+      this.areas.clearLayers();
+      for (const a of areas) {
+        const poly = L.polygon(a.rings, { color: "#b37feb", weight: 2, fillOpacity: 0.12, interactive: true });
+        poly.bindTooltip(`${a.label}: ${a.detail || ""}`);
+        this.areas.addLayer(poly);
       }
     }
     setPick(lat, lon) {

@@ -87,3 +87,24 @@ def test_another_agencys_findings_stay_with_that_agency(client, cast):
     _finding(other, kind=FindingKind.HOTSPOT, status=FindingStatus.ACCEPTED, cells=[cell])
     client.force_login(cast["dispatcher"])
     assert _context(client, lat=LAT, lon=LON)["flags"] == []
+
+
+def test_accepted_hotspots_are_drawn_on_the_live_map_and_proposed_ones_are_not(
+    client, cast, agency
+):
+    centre = h3.latlng_to_cell(LAT, LON, 9)
+    _finding(
+        agency,
+        kind=FindingKind.HOTSPOT,
+        status=FindingStatus.ACCEPTED,
+        cells=list(h3.grid_disk(centre, 1)),
+    )
+    far = h3.latlng_to_cell(LAT + 0.1, LON, 9)
+    _finding(agency, kind=FindingKind.HOTSPOT, status=FindingStatus.PROPOSED, cells=[far])
+    client.force_login(cast["dispatcher"])
+    areas = client.get("/console/snapshot.json").json()["areas"]
+    assert len(areas) == 1
+    ring = areas[0]["rings"][0]
+    assert len(ring) >= 6  # seven merged hexagons outline one ring
+    lats = [p[0] for p in ring]
+    assert min(lats) < LAT < max(lats)
