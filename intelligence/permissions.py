@@ -8,23 +8,33 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from beacon_core.errors import NotFoundError
 from governance.access import can, may_write_agency, visible_agency_ids
 from governance.choices import Action, Category
+from intelligence.choices import FindingKind
 from intelligence.models import AnalysisRun, Finding
 
 
 def findings_visible_to(user: Any) -> QuerySet[Finding]:
-    """Findings of the agencies whose findings the user may view (none without the role)."""
+    """Findings of the agencies whose findings the user may view (none without the role).
+
+    Entity findings are about persons and vehicles, so they also need person view rights in
+    the finding's agency.
+    """
     agencies = visible_agency_ids(user, Category.FINDING)
     qs = Finding.objects.all()
-    if agencies is None:
+    if agencies is not None:
+        if not agencies:
+            return qs.none()
+        qs = qs.filter(agency_id__in=agencies)
+    persons = visible_agency_ids(user, Category.PERSON)
+    if persons is None:
         return qs
-    if not agencies:
-        return qs.none()
-    return qs.filter(agency_id__in=agencies)
+    if not persons:
+        return qs.exclude(kind=FindingKind.ENTITY)
+    return qs.exclude(Q(kind=FindingKind.ENTITY) & ~Q(agency_id__in=persons))
 
 
 def runs_visible_to(user: Any) -> QuerySet[AnalysisRun]:

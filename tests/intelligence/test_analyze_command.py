@@ -42,6 +42,7 @@ def test_analyze_all_json_finds_planted_hot_areas_and_repeat_premises(demo: Demo
         "time_windows",
         "trends",
         "near_repeat",
+        "entities",
     }
     assert all(r["status"] == RunStatus.SUCCEEDED for r in payload["runs"])
     for f in payload["findings"]:
@@ -105,11 +106,6 @@ def test_analyze_prints_a_table_and_filters_by_agency(demo: DemoPlan) -> None:
         (["hotspots", "--as-of", "2026-03-01T00:00:00"], "--as-of"),
         (["hotspots", "--as-of", "yesterday"], "--as-of"),
         (["hotspots", "--agency", "nope"], "--agency"),
-        (["entities"], "not implemented yet"),
-        (
-            ["entities"],
-            "implemented: repeat_locations, hotspots, time_windows, trends, near_repeat",
-        ),
     ],
 )
 def test_bad_arguments_are_refused_without_a_run(args: list[str], message: str) -> None:
