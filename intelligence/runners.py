@@ -27,7 +27,7 @@ from intelligence.analysis.entities import link_groups, recurring_entities
 from intelligence.analysis.hotspots import run_hotspots
 from intelligence.analysis.near_repeat import knox_test, near_repeat_risk_zones, project_lonlat
 from intelligence.analysis.repeat_locations import repeat_locations as analyse_repeats
-from intelligence.analysis.time_windows import HOURS_PER_WEEK, find_time_windows
+from intelligence.analysis.time_windows import HOURS_PER_WEEK, scan_time_windows
 from intelligence.analysis.trends import classify_hotspot_trend, mann_kendall
 from intelligence.choices import FindingKind
 
@@ -303,6 +303,7 @@ TIME_WINDOW_DEFAULTS: dict[str, Any] = {
     "window_days": 90,
     "alpha": 0.05,
     "min_count": 5,
+    "max_hours": 8,
     "max_evidence": 500,
 }
 
@@ -314,8 +315,9 @@ def time_windows(
 
     The parents are recomputed (``_parents``). Each parent's calls over ``window_days`` (longer
     than the repeat-location window on purpose: a weekly pattern needs many weeks to show) are
-    binned by local hour of week and tested, cell by cell with BH control, against the agency's
-    all-calls profile over the same days (``find_time_windows``), so a window is only reported
+    binned by local hour of week and every candidate window (day set x consecutive hours) is
+    tested with BH control against the agency's all-calls profile over the same days
+    (``scan_time_windows``), so a window is only reported
     when the place is busier then than the whole jurisdiction is. One draft per window holding
     at least ``min_count`` calls.
     """
@@ -343,7 +345,9 @@ def time_windows(
         # Half a call per hour keeps an hour the jurisdiction never saw from having share 0.
         ref = reference[parent.agency_id] + 0.5
         place = _parent_place(parent, addresses)
-        for window in find_time_windows(how, reference=ref, alpha=float(params["alpha"])):
+        for window in scan_time_windows(
+            how, reference=ref, alpha=float(params["alpha"]), max_hours=int(params["max_hours"])
+        ):
             if window.count < int(params["min_count"]):
                 continue
             in_window = set(window.cells)
@@ -390,8 +394,8 @@ def time_windows(
                 )
             )
     return RunnerOutput(
-        method="hour_of_week_binomial_bh",
-        method_version="1",
+        method="hour_of_week_window_scan_bh",
+        method_version="2",
         parameters=params,
         window_start=start,
         window_end=as_of,

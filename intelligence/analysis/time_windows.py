@@ -5,7 +5,21 @@ Monday and hour 0 = 00:00-00:59, so 0 = Monday 00:00 and 167 = Sunday 23:00. The
 aware UTC datetimes to local time first (DST shifts move events by an hour, which is why this is
 not done on UTC epoch seconds here).
 
-Window method (simple, documented, and controls false alarms):
+Two window methods, both controlling false alarms with Benjamini-Hochberg:
+
+**Scan** (``scan_time_windows``, what the runner uses): every candidate window "these days x
+these consecutive hours" is tested at once. Candidates are the day sets people plan shifts by
+(each day, every run of 2, 3 and 5 consecutive days, wrapping Sunday -> Monday, and all seven)
+times every start hour times 1..``max_hours`` hours (5,568 candidates with the defaults). Each
+candidate's pooled count C out of N is tested against its reference share R with the exact
+one-sided binomial ``P(X >= C | Binomial(N, R))``; BH runs over all candidates (the tests are
+positively dependent - overlapping windows share counts - the case BH is proven for, Benjamini
+& Yekutieli 2001). Among the rejected candidates the strongest (smallest p, then larger count,
+then fewer cells) is reported, every candidate sharing an hour cell with it is dropped, and so on.
+Pooling across days is what finds a weekday pattern like "Mon-Fri 15:00-18:00" whose single
+hour cells are too thin to pass a per-cell test.
+
+**Per cell** (``find_time_windows``):
 
 1. Per hour-of-week cell h with count c_h out of N events and reference share r_h (uniform 1/168
    or a jurisdiction-wide profile), an exact one-sided binomial test of excess:
@@ -42,6 +56,7 @@ __all__ = [
     "format_days",
     "format_window",
     "hour_of_week_profile",
+    "scan_time_windows",
 ]
 
 HOURS_PER_WEEK = 168
@@ -226,4 +241,92 @@ def find_time_windows(
             )
         )
     windows.sort(key=lambda w: (w.p_value, -w.count, w.cells[0]))
+    return windows
+
+
+# Day sets a roster is planned by: single days, consecutive runs of 2, 3 and 5 days (wrapping
+# Sunday -> Monday, so "Sun-Mon" and "Fri-Sun" exist), and the whole week.
+DEFAULT_DAY_SETS: tuple[tuple[int, ...], ...] = (
+    *(tuple((d + k) % 7 for k in range(n)) for n in (1, 2, 3, 5) for d in range(7)),
+    tuple(range(7)),
+)
+
+
+def _candidate_matrix(
+    day_sets: tuple[tuple[int, ...], ...], max_hours: int
+) -> tuple[np.ndarray, list[tuple[tuple[int, ...], int, int]]]:
+    """Boolean (candidates x 168) cell membership and each candidate's (days, start, hours)."""
+    specs = [
+        (tuple(sorted(days)), start, n)
+        for days in day_sets
+        for start in range(24)
+        for n in range(1, max_hours + 1)
+    ]
+    member = np.zeros((len(specs), HOURS_PER_WEEK), dtype=bool)
+    for i, (days, start, n) in enumerate(specs):
+        for d in days:
+            member[i, [(24 * d + start + k) % HOURS_PER_WEEK for k in range(n)]] = True
+    return member, specs
+
+
+_CANDIDATE_CACHE: dict[tuple[tuple[tuple[int, ...], ...], int], tuple[np.ndarray, list]] = {}
+
+
+def scan_time_windows(
+    hours_of_week: npt.ArrayLike,
+    *,
+    reference: npt.ArrayLike | None = None,
+    alpha: float = 0.05,
+    max_hours: int = 8,
+    day_sets: Iterable[Iterable[int]] | None = None,
+) -> list[TimeWindow]:
+    """Recurring windows found by the BH-controlled window scan (see module docstring).
+
+    ``reference``: 168 counts or shares, None for uniform. ``max_hours``: longest window (1..24).
+    ``day_sets``: candidate day sets (default ``DEFAULT_DAY_SETS``). Returned strongest first;
+    no two returned windows share an hour-of-week cell. Empty input gives no windows.
+    """
+    counts = hour_of_week_profile(hours_of_week)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha: must be in (0, 1), got {alpha!r}")
+    if not 1 <= int(max_hours) <= 24:
+        raise ValueError(f"max_hours: must be in 1..24, got {max_hours!r}")
+    sets = DEFAULT_DAY_SETS if day_sets is None else tuple(tuple(d) for d in day_sets)
+    for days in sets:
+        if not days or any(not 0 <= int(d) <= 6 for d in days):
+            raise ValueError(f"day_sets: every set needs day numbers in 0..6, got {days!r}")
+    ref = _reference_shares(reference)
+    n = int(counts.sum())
+    if n == 0:
+        return []
+    key = (sets, int(max_hours))
+    if key not in _CANDIDATE_CACHE:
+        _CANDIDATE_CACHE[key] = _candidate_matrix(sets, int(max_hours))
+    member, specs = _CANDIDATE_CACHE[key]
+    cand_count = member @ counts
+    cand_share = np.minimum(member @ ref, 1.0)
+    p = stats.binom.sf(cand_count - 1, n, cand_share)
+    alive = bh_reject(p, alpha=alpha)
+    n_cells = member.sum(axis=1)
+    windows: list[TimeWindow] = []
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        best = idx[np.lexsort((n_cells[idx], -cand_count[idx], p[idx]))[0]]
+        days, start, hours = specs[best]
+        cells = tuple(int(c) for c in np.flatnonzero(member[best]))
+        windows.append(
+            TimeWindow(
+                days=days,
+                start_hour=start,
+                end_hour=(start + hours) % 24,
+                n_hours=hours,
+                count=int(cand_count[best]),
+                share=float(cand_count[best]) / n,
+                expected_share=float(cand_share[best]),
+                p_value=float(p[best]),
+                cells=cells,
+            )
+        )
+        # Overlapping candidates describe the same excess again: drop them.
+        alive &= ~member[:, member[best]].any(axis=1)
     return windows

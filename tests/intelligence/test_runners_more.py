@@ -103,6 +103,18 @@ def test_time_windows_find_the_bars_friday_saturday_evenings(demo: DemoPlan) -> 
     assert sorted(Finding.objects.filter(kind=WINDOW).values_list("pk", flat=True)) == ids
 
 
+@pytest.mark.django_db
+def test_time_windows_find_the_stores_weekday_after_school_hours(demo: DemoPlan) -> None:
+    _run(WINDOW)
+    planted = next(w for w in demo.time_windows if w.name.startswith("Convenience"))
+    store = Location.objects.get(address_key=demo.locations[planted.location].address)
+    [finding] = Finding.objects.filter(kind=WINDOW, location=store)
+    s = finding.statistics
+    assert (s["days"], s["start_hour"], s["end_hour"]) == ([0, 1, 2, 3, 4], 15, 18)
+    assert "Mon\u2013Fri 15:00\u201318:00" in finding.explanation
+    assert s["p"] < 0.001
+
+
 # --- trends ------------------------------------------------------------------------------
 
 
