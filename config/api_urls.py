@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("governance.api.urls")),
     path("", include("dispatch.api.urls")),
+    path("", include("intelligence.api.urls")),
 ]

@@ -6,9 +6,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from dispatch.permissions import calls_visible_to, observations_visible_to
 from intelligence.choices import FindingStatus
-from intelligence.models import AnalysisRun, Finding
-from intelligence.permissions import findings_visible_to
+from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingEvidence
+from intelligence.permissions import findings_visible_to, runs_visible_to
 
 
 def finding_list(
@@ -86,3 +87,51 @@ def run_as_dict(run: AnalysisRun) -> dict[str, Any]:
         "duration_ms": run.duration_ms,
         "error": run.error,
     }
+
+
+def finding_queryset(*, user: Any) -> QuerySet[Finding]:
+    """Every finding the user may see (any status), with what a row shows; callers filter/order."""
+    return findings_visible_to(user).select_related("location", "agency")
+
+
+def finding_decisions(*, finding: Finding) -> QuerySet[FindingDecision]:
+    """A finding's review history, oldest first, with the reviewer."""
+    return finding.decisions.select_related("reviewer").order_by("decided_at", "pk")
+
+
+def finding_evidence_ids(*, user: Any, finding: Finding) -> dict[str, list[int]]:
+    """Ids of the calls and observations a finding rests on that the user may also open."""
+    evidence = FindingEvidence.objects.filter(finding=finding)
+    calls = evidence.filter(call__in=calls_visible_to(user)).values_list("call_id", flat=True)
+    observations = evidence.filter(observation__in=observations_visible_to(user)).values_list(
+        "observation_id", flat=True
+    )
+    return {"calls": sorted(calls), "observations": sorted(observations)}
+
+
+def decision_as_dict(decision: FindingDecision) -> dict[str, Any]:
+    """One review decision as JSON-ready data (who, when, what, why)."""
+    reviewer = decision.reviewer
+    return {
+        "decision": decision.decision,
+        "rationale": decision.rationale,
+        "reviewer": reviewer.get_username(),
+        "reviewer_name": reviewer.get_full_name() or reviewer.get_username(),
+        "decided_at": decision.decided_at.isoformat(),
+    }
+
+
+def finding_detail_dict(*, user: Any, finding: Finding) -> dict[str, Any]:
+    """A finding with the evidence ids the user may open and its decision history (the API shape)."""
+    return {
+        **finding_as_dict(finding),
+        "kind_label": finding.get_kind_display(),
+        "updated_at": finding.updated_at.isoformat(),
+        "evidence": finding_evidence_ids(user=user, finding=finding),
+        "decisions": [decision_as_dict(d) for d in finding_decisions(finding=finding)],
+    }
+
+
+def run_queryset(*, user: Any) -> QuerySet[AnalysisRun]:
+    """Analysis runs the user may see, newest first."""
+    return runs_visible_to(user).order_by("-started_at", "-pk")
