@@ -278,6 +278,26 @@ def _normalize_clean(text: str) -> NormalizedAddress:
     return NormalizedAddress(key=key, kind=kind, street_line=name, unit=unit, display=key)
 
 
+_PREMISE_LINE_RE = re.compile(r"^(\d+)[A-Z]? (.+)$")
+
+
+def block_key(kind: str, street_line: str) -> str | None:
+    """The hundred block a location lies on ("412 FRONT ST" -> "400 BLOCK FRONT ST").
+
+    Same form as a block address given as such ("4XX FRONT ST", "400 BLK FRONT"), so a premise
+    and a block-level call on the same block count together. Intersections, ranges, streets and
+    named places have no single block: None.
+    """
+    if kind == KIND_BLOCK:
+        return street_line
+    if kind != KIND_PREMISE:
+        return None
+    match = _PREMISE_LINE_RE.match(street_line)
+    if not match:
+        return None
+    return f"{(int(match.group(1)) // 100) * 100} BLOCK {match.group(2)}"
+
+
 def normalize_locality(raw: str | None) -> str:
     """Normalise a town/city name for the location key ("Hatfield Township" stays itself, upper-cased)."""
     return _clean(raw or "")[:100]

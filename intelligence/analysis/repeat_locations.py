@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from intelligence.analysis.fdr import bh_qvalues
+
 __all__ = [
     "DAY_SECONDS",
     "RepeatWindowResult",
@@ -51,6 +53,8 @@ class RepeatWindowResult:
     trend: np.ndarray
     p_trend: np.ndarray
     flagged: np.ndarray
+    q: np.ndarray | None = None
+    spike: np.ndarray | None = None
 
     def flagged_indices(self) -> np.ndarray:
         """Indices of flagged keys, strongest first (smaller max(p_baseline, p_jurisdiction),
@@ -87,6 +91,9 @@ def repeat_locations(
     min_count: int = 3,
     alpha: float = 0.05,
     baseline_floor_events: float = 1.0,
+    fdr: bool = False,
+    require_baseline: bool = True,
+    history_start: float | None = None,
 ) -> dict[float, RepeatWindowResult]:
     """Count events per key in each window and flag unusual repeat locations.
 
@@ -107,14 +114,32 @@ def repeat_locations(
       location must be unusual against its own history *and* against the typical location, so a
       chronically busy place (a hospital, a shopping centre) is not flagged every night for
       being busy, and a quiet place with two calls is not flagged for a "200 %" rise. No
-      multiple-testing correction is applied (these are screening flags for human review);
-      under a pure Poisson null the share of flagged keys is at most ~alpha.
+      multiple-testing correction is applied unless ``fdr`` (these are screening flags for
+      human review); under a pure Poisson null the share of flagged keys is at most ~alpha.
+    * With ``fdr=True`` the test of a (key, window) uses ``p = max(p_baseline,
+      p_jurisdiction)`` (both must pass, so the larger p decides) - or, with
+      ``require_baseline=False``, ``p_jurisdiction`` alone, so a chronically busy place is
+      flagged too and ``spike`` (``p_baseline < alpha``) tells the sudden from the chronic -
+      and Benjamini-Hochberg runs
+      over every (key, window) with ``k >= min_count`` in all windows together (keys below the
+      minimum count cannot be flagged, so they are not tests); ``flagged`` is then
+      ``k >= min_count and q <= alpha`` and ``q`` holds the BH q-values (NaN where not tested).
+      This keeps the expected share of false flags among all flags at ``alpha`` however many
+      places a city has.
     * Trend against the previous equal window ``[as_of - 2w, as_of - w)`` with count k':
       exact conditional test of equal rates (given n = k + k', k ~ Binomial(n, 1/2)), two-sided
       ``p_trend``; "rising" if ``p_trend < alpha`` and k > k', "falling" if ``p_trend < alpha``
       and k < k', otherwise "flat".
 
-    Returns ``{w: RepeatWindowResult}`` in the order of ``windows_days``.
+    * ``history_start`` (epoch seconds), when given, is when the data begins: a baseline is then
+      cut to ``[max(as_of - w - B, history_start), as_of - w)`` and ``lambda_b`` scales by its
+      real length, so a young data set is not compared with a year it does not hold. A window
+      with less than one window length of history before it cannot be judged against its own
+      past: it is left out of the result (so a kept window's previous window, the trend's
+      comparison, always lies in the data).
+
+    Returns ``{w: RepeatWindowResult}`` in the order of ``windows_days`` (less the windows left
+    out for lack of history).
     """
     key_arr = np.asarray(keys)
     t = np.asarray(times, dtype=np.float64)
@@ -151,10 +176,14 @@ def repeat_locations(
     for w in windows_days:
         w_s = float(w) * DAY_SECONDS
         b_s = float(baseline_days) * DAY_SECONDS
+        if history_start is not None:
+            b_s = min(b_s, as_of - w_s - float(history_start))
+            if b_s < w_s:
+                continue  # less than one window of history: no baseline to judge against
         k = count_in(as_of - w_s, as_of)
         k_prev = count_in(as_of - 2 * w_s, as_of - w_s)
         b = count_in(as_of - w_s - b_s, as_of - w_s)
-        lam_b = np.maximum(b, baseline_floor_events) * (float(w) / float(baseline_days))
+        lam_b = np.maximum(b, baseline_floor_events) * (w_s / b_s)
         # With a zero floor and no history, lambda = 0: P(X >= k) is 0 for k >= 1, 1 for k = 0.
         p_b = np.where(lam_b > 0, _poisson_upper_tail(k, np.maximum(lam_b, 1e-300)), (k == 0) * 1.0)
         lam_j = float(k.sum()) / n_loc
@@ -180,7 +209,44 @@ def repeat_locations(
             p_trend=p_tr,
             flagged=flagged,
         )
+    if fdr and results:
+        _apply_fdr(results, alpha=alpha, min_count=min_count, require_baseline=require_baseline)
     return results
+
+
+def _apply_fdr(
+    results: dict[float, RepeatWindowResult],
+    *,
+    alpha: float,
+    min_count: int,
+    require_baseline: bool,
+) -> None:
+    """Replace each window's flags with BH over all eligible (key, window) tests at once."""
+    windows = list(results)
+    tested = [results[w].count >= min_count for w in windows]
+    worst = [
+        np.maximum(results[w].p_baseline, results[w].p_jurisdiction)
+        if require_baseline
+        else results[w].p_jurisdiction
+        for w in windows
+    ]
+    q_all = bh_qvalues(
+        np.concatenate([np.where(t, p, np.nan) for t, p in zip(tested, worst, strict=True)])
+    )
+    n = results[windows[0]].keys.size
+    for i, w in enumerate(windows):
+        q = q_all[i * n : (i + 1) * n]
+        with np.errstate(invalid="ignore"):
+            flagged = tested[i] & (q <= alpha)
+        old = results[w]
+        results[w] = RepeatWindowResult(
+            **{
+                **{name: getattr(old, name) for name in old.__dataclass_fields__},
+                "flagged": flagged,
+                "q": q,
+                "spike": old.p_baseline < alpha,
+            }
+        )
 
 
 def _as_counts(counts: npt.ArrayLike) -> np.ndarray:

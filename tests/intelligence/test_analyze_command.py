@@ -68,9 +68,14 @@ def test_analyze_all_json_finds_planted_hot_areas_and_repeat_premises(demo: Demo
     places = [f for f in payload["findings"] if f["kind"] == "repeat_locations"]
     assert places
     for f in places:
-        assert f["subject"]["address"] and {"count", "expected", "p", "window_days"} <= set(
-            f["statistics"]
-        )
+        s = f["statistics"]
+        assert {"count", "expected", "p", "q", "window_days", "level", "place"} <= set(s)
+        if s["level"] == "premise":
+            assert f["subject"]["address"] and f["subject"]["type"] == "location"
+        else:  # a hundred block is an area: its cells and centre
+            assert s["place"].split()[1] == "BLOCK" and f["subject"]["cells"]
+    assert {f["statistics"]["level"] for f in places} == {"premise", "block"}
+    places = [f for f in places if f["statistics"]["level"] == "premise"]
     planted = {
         (round(demo.locations[i].latitude, 6), round(demo.locations[i].longitude, 6))
         for premise in demo.problem_premises

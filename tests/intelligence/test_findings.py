@@ -24,7 +24,7 @@ HOT = FindingKind.HOTSPOT
 
 def _location(i: int, j: int, name: str | None = None):  # type: ignore[no-untyped-def]
     lat, lon = 29.40 + 0.01 * i, -98.55 + 0.01 * j
-    key = name or f"{100 + i * 10 + j} GRID ST"
+    key = name or f"{(i * 6 + j + 1) * 100 + 10} GRID ST"  # one place per hundred block
     return LocationFactory(address_key=key, latitude=lat, longitude=lon)
 
 
@@ -39,9 +39,11 @@ def _call(location, agency: Agency, days_ago: float):  # type: ignore[no-untyped
 
 @pytest.fixture
 def background(agency: Agency) -> list[object]:
-    """One call at each of 36 scattered places over the last 20 days."""
+    """One call at each of 36 scattered places over the last 20 days, and a year of history
+    before that (one older call each), so windows have a baseline to be judged against."""
     places = [_location(i, j) for i in range(6) for j in range(6)]
-    return [_call(loc, agency, days_ago=1 + (k % 20)) for k, loc in enumerate(places)]
+    recent = [_call(loc, agency, days_ago=1 + (k % 20)) for k, loc in enumerate(places)]
+    return recent + [_call(loc, agency, days_ago=100 + 8 * k) for k, loc in enumerate(places)]
 
 
 @pytest.fixture
@@ -65,14 +67,17 @@ def test_repeat_location_found_with_statistics_and_evidence(bar) -> None:  # typ
     assert run.status == RunStatus.SUCCEEDED
     assert run.counts == {"created": 1, "updated": 0, "expired": 0}
     assert len(run.input_hash) == 64 and run.duration_ms is not None
-    assert run.window_start == AS_OF - dt.timedelta(days=28 + 365) and run.window_end == AS_OF
+    # The longest window (90 days) and its year of baseline before it.
+    assert run.window_start == AS_OF - dt.timedelta(days=90 + 365) and run.window_end == AS_OF
     finding = Finding.objects.get()
     assert finding.subject_key == f"location:{bar.pk}" and finding.location == bar
     assert finding.status == FindingStatus.PROPOSED and finding.first_run == run
     assert (finding.window_start, finding.window_end) == (AS_OF - dt.timedelta(days=28), AS_OF)
     assert finding.statistics["count"] == 12 and finding.statistics["window_days"] == 28
     assert finding.statistics["p"] < 0.001
-    assert finding.explanation.startswith("12 calls in 28 days at 400 BLOCK ELM ST; expected ")
+    assert finding.explanation.startswith(
+        "12 calls in 28 days at 400 BLOCK ELM ST, up from 0 in the 28 days before; expected "
+    )
     assert "p < 0.001" in finding.explanation
     assert finding.evidence.count() == 12
     assert set(finding.evidence.values_list("call__location", flat=True)) == {bar.pk}
@@ -103,7 +108,7 @@ def test_new_data_updates_the_open_finding(agency: Agency, bar) -> None:  # type
 
 def test_a_pattern_that_disappears_expires_and_decided_findings_stay(bar) -> None:  # type: ignore[no-untyped-def]
     _run()
-    later = _run(as_of=AS_OF + dt.timedelta(days=60))  # the window no longer holds the calls
+    later = _run(as_of=AS_OF + dt.timedelta(days=120))  # no window holds the calls any more
     assert later.counts == {"created": 0, "updated": 0, "expired": 1}
     assert Finding.objects.get().status == FindingStatus.EXPIRED
 
