@@ -28,6 +28,7 @@ from intelligence.analysis.entities import link_groups, recurring_entities
 from intelligence.analysis.hotspots import run_hotspots
 from intelligence.analysis.near_repeat import knox_test, near_repeat_risk_zones, project_lonlat
 from intelligence.analysis.repeat_locations import repeat_locations as analyse_repeats
+from intelligence.analysis.rising_areas import rising_areas
 from intelligence.analysis.time_windows import HOURS_PER_WEEK, scan_time_windows
 from intelligence.analysis.trends import classify_hotspot_trend, mann_kendall
 from intelligence.choices import FindingKind
@@ -673,15 +674,52 @@ def time_windows(
 TREND_DEFAULTS: dict[str, Any] = {
     "weeks": 12,
     "alpha": 0.05,
+    "recent_days": 28,
     "labels": ["emerging", "diminishing", "persistent"],
     "max_evidence": 500,
 }
+
+
+def _rising_area_drafts(
+    as_of: dt.datetime, agency_id: int | None, start: dt.datetime, recent_days: int
+) -> list[FindingDraft]:
+    """Areas whose recent calls rose faster than the city's, as area drafts (subject only)."""
+    split = as_of - dt.timedelta(days=recent_days)
+    rows = list(
+        _calls(start, as_of, agency_id)
+        .exclude(h3_r9="")
+        .values_list("agency_id", "h3_r9", "received_at")
+    )
+    by_agency: dict[int, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    for agency, cell, received in rows:
+        by_agency[agency][0 if received >= split else 1].append(cell)
+    drafts = []
+    for agency, (recent, earlier) in sorted(by_agency.items()):
+        for area in rising_areas(recent, earlier).areas:
+            drafts.append(
+                FindingDraft(
+                    agency_id=agency,
+                    subject_key="area:" + hashlib.sha1(",".join(area.cells).encode()).hexdigest(),  # noqa: S324 - an identity, not security
+                    window_start=start,
+                    window_end=as_of,
+                    statistics={},
+                    explanation="",
+                    cells=area.cells,
+                    latitude=area.centroid[0],
+                    longitude=area.centroid[1],
+                )
+            )
+    return drafts
 
 
 def trends(
     *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
 ) -> RunnerOutput:
     """Emerging / persistent / diminishing label for each current hotspot (one draft each).
+
+    The areas are the current hotspots (Gi*, 90 days) plus the areas whose calls in the last
+    ``recent_days`` rose faster than the jurisdiction's over the ``weeks`` (``rising_areas``)
+    and share no cell with a hotspot.
 
     Weekly call counts in the hotspot's cells over the last ``weeks`` whole weeks ending at
     ``as_of``, oldest first, go to Mann-Kendall (``classify_hotspot_trend``). Weeks that start
@@ -695,6 +733,14 @@ def trends(
     n_weeks = int(params["weeks"])
     start = as_of - dt.timedelta(weeks=n_weeks)
     areas = hotspots(as_of=as_of, agency_id=agency_id).drafts
+    # An area that only turned busy lately is diluted in 90 days of counts and may never pass
+    # Gi*; the areas that rose faster than the city are candidates too.
+    known_cells = {cell for area in areas for cell in area.cells}
+    areas += [
+        a
+        for a in _rising_area_drafts(as_of, agency_id, start, int(params["recent_days"]))
+        if known_cells.isdisjoint(a.cells)
+    ]
     before = Call.objects.filter(received_at__lt=as_of)
     if agency_id is not None:
         before = before.filter(agency_id=agency_id)
