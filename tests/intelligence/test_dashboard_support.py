@@ -40,17 +40,18 @@ def call_at(location: Any, agency: Agency, when: dt.datetime, code: str | None =
     )
 
 
-def plant(agency: Agency, *, now: dt.datetime | None = None, base=(29.40, -98.55)) -> Any:  # type: ignore[no-untyped-def]
+def plant(  # type: ignore[no-untyped-def]
+    agency: Agency, *, now: dt.datetime | None = None, base=(29.40, -98.55), prefix: str = ""
+) -> Any:
     """Background calls at 36 places over 20 days and a bar with 12 calls: returns the bar."""
     now = now or timezone.now()
+    prefix = prefix or agency.code
     places = [
-        place(i, j, base=base, name=f"{agency.code} {i}{j} GRID ST")
-        for i in range(6)
-        for j in range(6)
+        place(i, j, base=base, name=f"{prefix} {i}{j} GRID ST") for i in range(6) for j in range(6)
     ]
     for k, loc in enumerate(places):
         call_at(loc, agency, now - dt.timedelta(days=1 + (k % 20), hours=k % 7))
-    bar = place(2, 2, name=f"{agency.code} 400 BLOCK ELM ST", base=base)
+    bar = place(2, 2, name=f"{prefix} 400 BLOCK ELM ST", base=base)
     for k in range(12):
         call_at(bar, agency, now - dt.timedelta(days=0.5 + 2 * k), code="DISTURB")
     return bar

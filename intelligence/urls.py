@@ -1,0 +1,12 @@
+"""Pages of the intelligence domain: the patterns dashboard and finding review."""
+
+from django.urls import path
+
+from intelligence import views
+
+urlpatterns = [
+    path("patterns/", views.patterns_page, name="patterns"),
+    path("patterns/data.json", views.patterns_data, name="patterns-data"),
+    path("patterns/run/", views.patterns_run, name="patterns-run"),
+    path("patterns/findings/<int:finding_id>/", views.finding_page, name="finding-page"),
+]

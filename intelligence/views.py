@@ -1,0 +1,190 @@
+"""Pattern pages: the supervisor dashboard, its JSON, a finding's review page, and "run now".
+
+Thin like the console's views: access through governance and ``intelligence.permissions``,
+reads through ``dashboard``/``selectors``, writes through ``services`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from beacon_core.errors import ConflictError, DomainError, NotFoundError
+from governance.access import can, user_agency_id
+from governance.choices import Action, Category
+from governance.models import Agency
+from intelligence import dashboard, runners, selectors, services
+from intelligence.choices import Decision, FindingStatus
+from intelligence.models import Finding
+from intelligence.permissions import access_finding
+
+logger = logging.getLogger(__name__)
+
+
+def _require_view(request: HttpRequest) -> None:
+    if not can(request.user, Action.VIEW, Category.FINDING):
+        raise PermissionDenied
+
+
+def _may_run(user: Any) -> bool:
+    """Starting an analysis creates findings, so it needs the create grant (analysts)."""
+    return can(user, Action.CREATE, Category.FINDING) and user_agency_id(user) is not None
+
+
+def _map_config() -> dict[str, Any]:
+    leaflet = django_settings.LEAFLET_CONFIG
+    tiles = leaflet.get("TILES")
+    return {
+        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
+        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
+        "tiles": tiles if isinstance(tiles, str) and tiles else None,
+    }
+
+
+def patterns_page(request: HttpRequest) -> HttpResponse:
+    """The dashboard shell; its script reads ``patterns/data.json`` and listens for finished runs."""
+    _require_view(request)
+    try:
+        filters = dashboard.parse_filters(request.GET, user=request.user)
+    except DomainError:
+        filters = dashboard.Filters()  # a bad bookmark still opens the page, with defaults
+    config = {
+        "map": _map_config(),
+        "filters": filters.as_dict(),
+        "options": dashboard.filter_options(user=request.user),
+        "canRun": _may_run(request.user),
+        "runKinds": list(runners.RUNNERS),
+        "urls": {
+            "data": reverse("patterns-data"),
+            "run": reverse("patterns-run"),
+            "ws": "/ws/dispatch/",
+        },
+    }
+    return render(request, "intelligence/dashboard.html", {"config_json": config})
+
+
+@require_GET
+def patterns_data(request: HttpRequest) -> JsonResponse:
+    """Hex map, repeat-location table, heatmap, curve and findings for the filters given."""
+    if not can(request.user, Action.VIEW, Category.FINDING):
+        return JsonResponse({"detail": "Not allowed to view findings."}, status=403)
+    try:
+        filters = dashboard.parse_filters(request.GET, user=request.user)
+    except DomainError as exc:
+        return JsonResponse(exc.errors, status=exc.status_code)
+    return JsonResponse(dashboard.dashboard_data(user=request.user, filters=filters))
+
+
+@require_POST
+def patterns_run(request: HttpRequest) -> JsonResponse:
+    """Run one analysis now for the user's own agency (``analysis_execute``).
+
+    It runs in this request: the analyses take seconds on a year of calls, and the person who
+    asked sees the result at once; everyone watching the dashboard gets the finished-run event.
+    """
+    if not _may_run(request.user):
+        return JsonResponse({"detail": "Not allowed to start analyses."}, status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RecursionError):
+        return JsonResponse({"non_field_errors": ["Send a JSON object."]}, status=400)
+    kind = body.get("kind") if isinstance(body, dict) else None
+    if not isinstance(kind, str) or kind not in runners.RUNNERS:
+        return JsonResponse({"kind": [f"Choose one of: {', '.join(runners.RUNNERS)}."]}, status=400)
+    agency = Agency.objects.get(pk=user_agency_id(request.user))
+    try:
+        run = services.analysis_execute(kind=kind, as_of=timezone.now(), agency=agency)
+    except DomainError as exc:
+        return JsonResponse(exc.errors, status=exc.status_code)
+    except Exception:
+        # The service has recorded the failed run and announced it; say so instead of a 500.
+        logger.exception("analysis %s failed", kind)
+        run = selectors.run_queryset(user=request.user).filter(kind=kind).first()
+        return JsonResponse(
+            {"run": selectors.run_as_dict(run) if run else None, "detail": "The run failed."},
+            status=200,
+        )
+    return JsonResponse({"run": selectors.run_as_dict(run)})
+
+
+def _may_review(user: Any, finding: Finding) -> bool:
+    """The review forms show only to someone ``finding_decide`` would accept (role and agency)."""
+    try:
+        access_finding(user, finding.pk, for_write=True)
+    except (PermissionDenied, NotFoundError):
+        return False
+    return True
+
+
+def _finding_or_404(request: HttpRequest, finding_id: int) -> Finding:
+    try:
+        return access_finding(request.user, finding_id)
+    except NotFoundError:
+        raise Http404 from None
+
+
+@require_http_methods(["GET", "POST"])
+def finding_page(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """One finding: explanation, statistics, evidence, map, charts, history and the review forms."""
+    _require_view(request)
+    finding = _finding_or_404(request, finding_id)
+    errors: dict[str, list[str]] = {}
+    values = {"decision": "", "rationale": ""}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "decision": request.POST.get("decision", "")[:20],
+            "rationale": request.POST.get("rationale", "")[: services.MAX_RATIONALE + 1],
+        }
+        try:
+            services.finding_decide(
+                finding_id=finding.pk,
+                reviewer=request.user,
+                decision=values["decision"],
+                rationale=values["rationale"],
+            )
+        except ConflictError as exc:
+            errors, status = exc.errors, 409
+        except DomainError as exc:
+            errors, status = exc.errors, exc.status_code
+        except (PermissionDenied, NotFoundError):
+            errors, status = {"non_field_errors": ["You may not review this finding."]}, 403
+        else:
+            return redirect(f"{reverse('finding-page', args=[finding.pk])}?decided=1")
+        finding = _finding_or_404(request, finding_id)
+    calls = list(dashboard.evidence_calls(user=request.user, finding=finding)[:500])
+    observations = list(dashboard.evidence_observations(user=request.user, finding=finding)[:500])
+    context = {
+        "finding": finding,
+        "subject": selectors.finding_subject(finding),
+        "stats": dashboard.statistics_rows(finding.statistics or {}),
+        "calls": calls,
+        "observations": observations,
+        "decisions": list(selectors.finding_decisions(finding=finding)),
+        "can_review": _may_review(request.user, finding),
+        "is_open": finding.status == FindingStatus.PROPOSED,
+        "decisions_choices": Decision.choices,
+        "errors": errors,
+        # Errors of a form that is not on the page (a forged or unknown decision) show at the top.
+        "stray_errors": [
+            (field, messages)
+            for field, messages in errors.items()
+            if field in {"decision", "rationale"} and values["decision"] not in Decision.values
+        ],
+        "values": values,
+        "decided": request.GET.get("decided") == "1",
+        "charts_json": {
+            **dashboard.finding_charts(user=request.user, finding=finding, calls=calls),
+            "map": _map_config(),
+        },
+    }
+    return render(request, "intelligence/finding_detail.html", context, status=status)
