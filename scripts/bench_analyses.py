@@ -173,6 +173,8 @@ def analyse(
             "base_mb": figures["base_mb"],
             "per_kind": {r["kind"]: r["wall_s"] for r in figures["runs"]},
             "findings": {r["kind"]: r["findings"] for r in figures["runs"]},
+            # The process's peak so far after each kind: a kind's own peak, if it raised it.
+            "peak_after_mb": {r["kind"]: r["rss_after_mb"] for r in figures["runs"]},
             "load1": load,
             "load1_after": load1(),
         }
@@ -308,6 +310,17 @@ def main() -> None:
     # Production mode (DATABASE_URL set) insists on a secret key; the bench needs none.
     base.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
     base["BEACON_VAR_DIR"] = str(work)
+    # The code under test: other work may change it while the bench runs, so name it.
+    git = shutil.which("git") or "/usr/bin/git"
+
+    def git_out(*cmd: str) -> str:
+        proc = subprocess.run([git, *cmd], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603
+        return proc.stdout
+
+    head = git_out("rev-parse", "--short", "HEAD").strip()
+    dirty = git_out("status", "--porcelain", "--untracked-files=no").splitlines()
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    print(f"code {head or '?'} in {ROOT}; uncommitted changes: {', '.join(changed) or 'none'}")
     print(
         f"cpus {os.cpu_count()}  python {sys.version.split()[0]}  sizes "
         f"{','.join(label(n) for n in sizes) or '-'}  SA {'no' if args.no_sa else args.file.name}"
