@@ -13,7 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dispatch.realtime import agency_group, unit_group
+from dispatch.realtime import agency_group, event_category, unit_group
 from governance.access import can, visible_agency_ids
 from governance.choices import Action, Category
 
@@ -21,23 +21,28 @@ MAX_INBOUND_BYTES = 4_096
 
 
 class DispatchConsumer(AsyncWebsocketConsumer):
-    """Live feed of call and unit changes for consoles and field devices."""
+    """Live feed of call and unit changes for consoles and field devices, and of finished
+    analysis runs for the patterns dashboard."""
 
     groups_joined: list[str]
-    agency_ids: set[int] | None
+    # Per data category (call, finding): the agencies whose events this user may receive;
+    # None means every agency. A category missing here receives nothing.
+    visible: dict[str, set[int] | None]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self._refuse(4401)
             return
-        allowed, agencies, unit_ids = await self._authorise(user)
-        if not allowed:
+        visible, unit_ids = await self._authorise(user)
+        if not visible:
             await self._refuse(4403)
             return
-        self.agency_ids = agencies
-        self.groups_joined = [agency_group(a) for a in sorted(agencies or [])]
-        if agencies is None:
+        self.visible = visible
+        every = any(agencies is None for agencies in visible.values())
+        union = set().union(*(a for a in visible.values() if a is not None))
+        self.groups_joined = [agency_group(a) for a in sorted(union)]
+        if every:
             from governance.models import Agency
 
             ids = await database_sync_to_async(
@@ -57,17 +62,23 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         sees only 1006 and cannot tell "sign in again" (4401) or "not allowed"
         (4403) from a network failure worth retrying.
         """
-        self.groups_joined, self.agency_ids = [], set()
+        self.groups_joined, self.visible = [], {}
         await self.accept()
         await self.close(code=code)
 
     @database_sync_to_async
-    def _authorise(self, user: Any) -> tuple[bool, set[int] | None, list[int]]:
-        if not can(user, Action.VIEW, Category.CALL):
-            return False, set(), []
-        agencies = visible_agency_ids(user, Category.CALL)
-        unit_ids = list(user.units.values_list("id", flat=True))
-        return True, agencies, unit_ids
+    def _authorise(self, user: Any) -> tuple[dict[str, set[int] | None], list[int]]:
+        """The categories (calls, findings) whose events the user may receive, and their units.
+
+        Someone who may view findings but not calls (an analyst-only role) connects for the
+        finished-run events alone; someone who may view neither is refused.
+        """
+        visible: dict[str, set[int] | None] = {}
+        for category in (Category.CALL, Category.FINDING):
+            if can(user, Action.VIEW, category):
+                visible[category] = visible_agency_ids(user, category)
+        unit_ids = list(user.units.values_list("id", flat=True)) if Category.CALL in visible else []
+        return visible, unit_ids
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
@@ -106,7 +117,11 @@ class DispatchConsumer(AsyncWebsocketConsumer):
     async def beacon_event(self, message: dict[str, Any]) -> None:
         event = message.get("event", {})
         agency_id = event.get("agency_id")
-        if self.agency_ids is not None and agency_id not in self.agency_ids:
+        category = event_category(event)
+        if category not in self.visible:
+            return
+        allowed = self.visible[category]
+        if allowed is not None and agency_id not in allowed:
             return
         group = message.get("group", "")
         if (

@@ -8,8 +8,20 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 from beacon_core.realtime import publish_on_commit
+from governance.choices import Category
 
 DISPATCH_GROUP = "dispatch"
+
+# Events the intelligence app sends through the same agency groups. A console that may see an
+# agency's calls must not receive its finding events unless it may also see its findings, so
+# the consumer checks each event against the category named here (anything else is a call event).
+RUN_FINISHED = "analysis_run_finished"
+FINDING_EVENT_TYPES = frozenset({RUN_FINISHED})
+
+
+def event_category(event: dict[str, Any]) -> str:
+    """The data category whose view rights decide who may receive ``event``."""
+    return Category.FINDING if event.get("type") in FINDING_EVENT_TYPES else Category.CALL
 
 
 def agency_group(agency_id: int) -> str:

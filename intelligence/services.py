@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from beacon_core.errors import ConflictError, DomainError
 from governance.models import Agency
-from intelligence import runners
+from intelligence import realtime, runners
 from intelligence.choices import DECISION_STATUS, Decision, FindingKind, FindingStatus, RunStatus
 from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingEvidence
 from intelligence.permissions import access_finding, can_review_findings
@@ -152,7 +152,10 @@ def analysis_execute(
             run.save()
     except BaseException as error:
         _run_fail(run, started, error)
+        # After the failure is recorded (autocommit, or the caller's commit): dashboards say so.
+        realtime.publish_run_finished(run, status=RunStatus.FAILED)
         raise
+    realtime.publish_run_finished(run)
     return run
 
 
