@@ -121,9 +121,10 @@ def repeat_locations(
       ``require_baseline=False``, ``p_jurisdiction`` alone, so a chronically busy place is
       flagged too and ``spike`` (``p_baseline < alpha``) tells the sudden from the chronic -
       and Benjamini-Hochberg runs
-      over every (key, window) with ``k >= min_count`` in all windows together (keys below the
-      minimum count cannot be flagged, so they are not tests); ``flagged`` is then
-      ``k >= min_count and q <= alpha`` and ``q`` holds the BH q-values (NaN where not tested).
+      over every (key, window) in all windows together (keys below the minimum count count as
+      tests too - leaving them out would select the busy keys first and let chance counts
+      through); ``flagged`` is then ``k >= min_count and q <= alpha`` and ``q`` holds the BH
+      q-values.
       This keeps the expected share of false flags among all flags at ``alpha`` however many
       places a city has.
     * Trend against the previous equal window ``[as_of - 2w, as_of - w)`` with count k':
@@ -221,7 +222,7 @@ def _apply_fdr(
     min_count: int,
     require_baseline: bool,
 ) -> None:
-    """Replace each window's flags with BH over all eligible (key, window) tests at once."""
+    """Replace each window's flags with BH over every (key, window) test at once."""
     windows = list(results)
     tested = [results[w].count >= min_count for w in windows]
     worst = [
@@ -230,9 +231,9 @@ def _apply_fdr(
         else results[w].p_jurisdiction
         for w in windows
     ]
-    q_all = bh_qvalues(
-        np.concatenate([np.where(t, p, np.nan) for t, p in zip(tested, worst, strict=True)])
-    )
+    # Every (key, window) is a test, the ones below the minimum count included: dropping them
+    # first would shrink m to the few busy keys and let chance counts through (selection bias).
+    q_all = bh_qvalues(np.concatenate(worst))
     n = results[windows[0]].keys.size
     for i, w in enumerate(windows):
         q = q_all[i * n : (i + 1) * n]
