@@ -462,19 +462,35 @@ def finding_charts(*, user: Any, finding: Finding, calls: list[Call]) -> dict[st
         if isinstance(zone, dict) and {"latitude", "longitude", "radius_m"} <= set(zone):
             subject["zones"].append([zone["latitude"], zone["longitude"], zone["radius_m"]])
     points = [[c.latitude, c.longitude] for c in calls if c.latitude is not None]
-    weeks = max(1, min(104, math.ceil((finding.window_end - finding.window_start).days / 7)))
     times = [c.received_at for c in calls]
     tz = local_zone(user=user, agency_id=finding.agency_id)
     return {
         "subject": subject,
         "points": points,
-        "weekly": {
-            "end": finding.window_end.isoformat(),
-            "counts": weekly_counts(times, end=finding.window_end, weeks=weeks),
-        },
+        "series": evidence_series(times, finding.window_start, finding.window_end, tz),
         "heatmap": {"days": list(DAYS), "counts": hour_of_week(times, tz)},
         "time_zone": tz.key,
     }
+
+
+def evidence_series(
+    times: list[dt.datetime], start: dt.datetime, end: dt.datetime, tz: ZoneInfo
+) -> dict[str, Any]:
+    """Evidence counts over the finding's window: per day for windows up to four weeks (a
+    one-week window would be a single weekly bar), per week beyond, labelled in local time."""
+    days = max(1, math.ceil((end - start).total_seconds() / 86_400))
+    unit, width = ("day", 1) if days <= 28 else ("week", 7)
+    n = max(1, min(104, math.ceil(days / width)))
+    counts = [0] * n
+    for when in times:
+        age = (end - when).total_seconds() / (width * 86_400)
+        if 0 <= age < n:
+            counts[n - 1 - int(age)] += 1
+    labels = [
+        (end - dt.timedelta(days=width * (n - 1 - i))).astimezone(tz).strftime("%m-%d")
+        for i in range(n)
+    ]
+    return {"unit": unit, "labels": labels, "counts": counts}
 
 
 def statistics_rows(statistics: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -22,11 +22,12 @@
     L.circleMarker(cfg.subject.point, { className: "subject-marker", radius: 9, color: "#000", weight: 2, fillColor: "#f5d90a", fillOpacity: 0.95 }).addTo(map);
     bounds.push(L.latLng(cfg.subject.point[0], cfg.subject.point[1]));
   }
-  if (bounds.length) map.fitBounds(L.latLngBounds(bounds), { padding: [12, 12], maxZoom: 16 });
+  if (bounds.length) map.fitBounds(L.latLngBounds(bounds), { padding: [12, 12], maxZoom: 16, animate: false });
   document.getElementById("fmap").dataset.layers = String(bounds.length);
 
-  const counts = cfg.weekly.counts;
-  PC.weekly(document.getElementById("weekly"), PC.weekLabels(cfg.weekly.end, counts.length), counts);
+  const series = cfg.series;
+  document.getElementById("series-unit").textContent = series.unit;
+  PC.weekly(document.getElementById("weekly"), series.labels, series.counts, `Calls per ${series.unit}`);
   PC.heatmap(document.getElementById("fheat"), cfg.heatmap.counts);
 
   // Keyboard: Alt+A / Alt+D jump to the accept / dismiss rationale.

@@ -98,11 +98,11 @@
     return chart;
   }
 
-  /** Calls per week as bars. */
-  function weekly(canvas, labels, counts) {
+  /** Calls per period (day or week) as bars. */
+  function weekly(canvas, labels, counts, label = "Calls per week") {
     const chart = put(canvas, {
       type: "bar",
-      data: { labels, datasets: [{ label: "Calls per week", data: counts, backgroundColor: ACCENT }] },
+      data: { labels, datasets: [{ label, data: counts, backgroundColor: ACCENT }] },
       options: { maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
     });
     drawn(chart, counts.length);
@@ -122,15 +122,6 @@
     });
     drawn(chart, counts.length);
     return chart;
-  }
-
-  /** Labels "MM-DD" for weekly bins ending at `endIso`, oldest first. */
-  function weekLabels(endIso, n) {
-    const end = Date.parse(endIso);
-    return Array.from({ length: n }, (_, i) => {
-      const d = new Date(end - (n - 1 - i) * 7 * 86400000);
-      return `${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-    });
   }
 
   /** A Leaflet map on the Beacon dark background, with optional tiles. */
@@ -164,5 +155,5 @@
     return legend;
   }
 
-  global.PatternCharts = { heatmap, curve, weekly, sparkline, weekLabels, baseMap, ringLatLngs, zColour, zLegend, Z_BANDS };
+  global.PatternCharts = { heatmap, curve, weekly, sparkline, baseMap, ringLatLngs, zColour, zLegend, Z_BANDS };
 })(window);

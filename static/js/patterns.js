@@ -79,7 +79,7 @@
       bounds.push(L.latLng(r.latitude, r.longitude));
     }
     $("pmap").dataset.hexes = String(data.hexes.features.length);
-    if (!fitted && bounds.length) { map.fitBounds(L.latLngBounds(bounds), { padding: [10, 10], maxZoom: 15 }); fitted = true; }
+    if (!fitted && bounds.length) { map.fitBounds(L.latLngBounds(bounds), { padding: [10, 10], maxZoom: 15, animate: false }); fitted = true; }
   }
 
   // --- table, charts, list ----------------------------------------------------------------

@@ -53,8 +53,25 @@ def test_hotspot_page_has_its_cells_for_the_map(cast, agency, finding) -> None: 
     response = signed_in(cast["analyst"]).get(url(hot))
     config = response.context["charts_json"]
     assert len(config["subject"]["cells"]) == len(hot.cells)
-    assert sum(config["weekly"]["counts"]) == hot.evidence.count()
+    assert config["series"]["unit"] == "week"  # a 90-day window is drawn per week
+    assert sum(config["series"]["counts"]) == hot.evidence.count()
     assert sum(map(sum, config["heatmap"]["counts"])) == hot.evidence.count()
+
+
+def test_evidence_series_is_daily_for_short_windows_and_weekly_beyond() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from intelligence.dashboard import evidence_series
+
+    end = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    times = [end - dt.timedelta(hours=h) for h in (1, 2, 30, 24 * 6.5)]
+    week = evidence_series(times, end - dt.timedelta(days=7), end, ZoneInfo("UTC"))
+    assert week["unit"] == "day" and week["counts"] == [1, 0, 0, 0, 0, 1, 2]
+    assert week["labels"][-1] == "03-01" and len(week["labels"]) == 7
+    quarter = evidence_series(times, end - dt.timedelta(days=90), end, ZoneInfo("UTC"))
+    assert quarter["unit"] == "week" and len(quarter["counts"]) == 13
+    assert quarter["counts"][-1] == 4
 
 
 def test_empty_rationale_reshows_the_form_naming_the_field(cast, finding) -> None:  # type: ignore[no-untyped-def]
