@@ -230,3 +230,57 @@ def test_user_with_findings_but_no_calls_sees_findings_only(agency, planted, mon
     user = UserFactory(roles=["auditor"], agency=agency)
     data = signed_in(user).get(DATA).json()
     assert data["calls"] == 0 and data["findings"]["total"] == 2
+
+
+# --- run now --------------------------------------------------------------------------------
+
+RUN = "/patterns/run/"
+
+
+def test_an_analyst_runs_an_analysis_for_their_agency(cast, agency, planted) -> None:  # type: ignore[no-untyped-def]
+    from intelligence.models import AnalysisRun
+
+    response = signed_in(cast["analyst"]).post(
+        RUN, {"kind": "hotspots"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.json()
+    run = AnalysisRun.objects.get(pk=response.json()["run"]["id"])
+    assert (run.kind, run.agency_id, run.status) == ("hotspots", agency.pk, "succeeded")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"kind": "burglary"}', "kind"),
+        ("{}", "kind"),
+        ('{"kind": 3}', "kind"),
+        ("[[[", "non_field_errors"),
+        ('["hotspots"]', "kind"),
+    ],
+)
+def test_run_now_bad_input_is_400_naming_the_field(cast, body, field) -> None:  # type: ignore[no-untyped-def]
+    response = signed_in(cast["analyst"]).post(RUN, body, content_type="application/json")
+    assert response.status_code == 400 and field in response.json()
+
+
+def test_run_now_is_for_roles_that_create_findings(cast) -> None:  # type: ignore[no-untyped-def]
+    for role in ("supervisor", "dispatcher", "auditor"):
+        response = signed_in(cast[role]).post(
+            RUN, {"kind": "hotspots"}, content_type="application/json"
+        )
+        assert response.status_code == 403, role
+    assert signed_in(cast["analyst"]).get(RUN).status_code == 405
+
+
+def test_a_failing_run_is_reported_not_a_500(cast, agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from intelligence import runners
+
+    def broken(**kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(runners.RUNNERS, FindingKind.HOTSPOT, broken)
+    response = signed_in(cast["analyst"]).post(
+        RUN, {"kind": "hotspots"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["run"]["status"] == "failed" and "failed" in response.json()["detail"]
