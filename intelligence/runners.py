@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,8 @@ from intelligence.analysis.repeat_locations import repeat_locations as analyse_r
 from intelligence.analysis.rising_areas import rising_areas
 from intelligence.analysis.time_windows import HOURS_PER_WEEK, scan_time_windows
 from intelligence.analysis.trends import classify_hotspot_trend, mann_kendall
-from intelligence.choices import FindingKind
+from intelligence.choices import FindingKind, FindingStatus
+from intelligence.models import Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,55 @@ def _p_text(p: float) -> str:
 
 # --- hotspots ----------------------------------------------------------------------------
 
-HOTSPOT_DEFAULTS: dict[str, Any] = {"window_days": 90, "k": 1, "alpha": 0.05, "max_evidence": 500}
+HOTSPOT_DEFAULTS: dict[str, Any] = {
+    "window_days": 90,
+    "k": 1,
+    "alpha": 0.05,
+    "match_overlap": 0.5,
+    "max_evidence": 500,
+}
+
+
+def _overlap(a: Iterable[str], b: Iterable[str]) -> float:
+    """Jaccard overlap of two cell sets (shared cells / all cells)."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
+
+
+def _keep_area_identity(drafts: list[FindingDraft], threshold: float) -> list[FindingDraft]:
+    """Give each area the key of the open hotspot finding it mostly overlaps.
+
+    An area's key is a hash of its cells, so one cell gained or lost would expire the open
+    finding and propose a "new" one, losing its history in the review queue. An area that
+    shares at least ``threshold`` of its cells (Jaccard) with an open finding keeps that
+    finding's key instead; pairs are matched best-first, one to one.
+    """
+    open_areas = list(
+        Finding.objects.filter(
+            kind=FindingKind.HOTSPOT,
+            status=FindingStatus.PROPOSED,
+            created_by__isnull=True,
+            agency_id__in={d.agency_id for d in drafts},
+        ).values_list("agency_id", "subject_key", "cells")
+    )
+    pairs = sorted(
+        (
+            (-_overlap(draft.cells, cells), i, key)
+            for i, draft in enumerate(drafts)
+            for agency, key, cells in open_areas
+            if agency == draft.agency_id and _overlap(draft.cells, cells) >= threshold
+        ),
+    )
+    taken_drafts: set[int] = set()
+    taken_keys: set[str] = {d.subject_key for d in drafts}
+    result = list(drafts)
+    for _, i, key in pairs:
+        if i in taken_drafts or (key in taken_keys and key != drafts[i].subject_key):
+            continue
+        taken_drafts.add(i)
+        taken_keys.add(key)
+        result[i] = replace(drafts[i], subject_key=key)
+    return result
 
 
 def hotspots(
@@ -156,6 +205,7 @@ def hotspots(
                     call_ids=tuple(call_ids[: int(params["max_evidence"])]),
                 )
             )
+    out.drafts = _keep_area_identity(out.drafts, float(params["match_overlap"]))
     return out
 
 

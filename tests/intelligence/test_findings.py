@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import h3
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -195,6 +196,26 @@ def test_hotspot_area_found_with_cells_centroid_and_evidence(agency: Agency, bac
     assert finding.evidence.count() == finding.statistics["calls"]
     assert "calls in" in finding.explanation and "Gi* z up to" in finding.explanation
     assert _run(kind=HOT).counts["created"] == 0  # idempotent for areas too
+
+
+def test_a_hotspot_that_gains_a_cell_keeps_its_open_finding(agency: Agency, background) -> None:  # type: ignore[no-untyped-def]
+    centre = _location(3, 3, name="1 CLUSTER PLAZA")
+    for k in range(40):
+        _call(centre, agency, days_ago=1 + k)
+    _run(kind=HOT)
+    before = Finding.objects.filter(kind=HOT).order_by("-statistics__calls").first()
+    assert before is not None
+    # A busy place appears right next to the area: the area grows by a cell.
+    outside = next(c for c in sorted(h3.grid_ring(centre.h3_r9, 2)) if c not in before.cells)
+    lat, lon = h3.cell_to_latlng(outside)
+    neighbour = LocationFactory(address_key="2 CLUSTER PLAZA", latitude=lat, longitude=lon)
+    for k in range(30):
+        _call(neighbour, agency, days_ago=1 + k)
+    run = _run(kind=HOT)
+    after = Finding.objects.get(pk=before.pk)
+    assert after.status == FindingStatus.PROPOSED and after.last_run == run
+    assert set(after.cells) > set(before.cells) and after.subject_key == before.subject_key
+    assert run.counts["expired"] == 0
 
 
 # --- review ------------------------------------------------------------------------------
