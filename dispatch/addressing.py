@@ -267,6 +267,9 @@ def _normalize_clean(text: str) -> NormalizedAddress:
         street_line = _numbered_line(base)
         street_line, extra_unit = _split_unit(street_line)
         unit = unit or extra_unit
+        # A "#" left inside the street ("0 #AA 1": the unit was the trailing "1") is noise;
+        # kept, the display would parse back to another key.
+        street_line = _SPACES_RE.sub(" ", street_line.replace("#", " ")).strip()
         key = f"{street_line} {unit}".strip()
         return NormalizedAddress(
             key=key, kind=KIND_PREMISE, street_line=street_line, unit=unit, display=key
