@@ -288,6 +288,7 @@ address_text = st.text(
 @example(raw="1101-1123 AVENUE B")
 @example(raw="12 MAIN ST 4")
 @example(raw="#&#AT")
+@example(raw="0.#AA.1")
 def test_idempotent_on_display(raw: str) -> None:
     try:
         first = normalize_address(raw)
