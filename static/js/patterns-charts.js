@@ -65,8 +65,18 @@
           tooltip: { callbacks: { title: () => "", label: (c) => `${DAYS[c.raw.y]} ${String(c.raw.x).padStart(2, "0")}:00 — ${c.raw.v} ${label}` } },
         },
         scales: {
-          x: { type: "linear", min: -0.5, max: 23.5, offset: false, ticks: { stepSize: 3, callback: (v) => (Number.isInteger(v) ? String(v).padStart(2, "0") : "") }, grid: { display: false } },
-          y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, ticks: { stepSize: 1, callback: (v) => DAYS[v] || "" }, grid: { display: false } },
+          // The cells sit on whole hours/days, but the axes run from -0.5 so they are not cut in
+          // half; Chart.js would then tick at -0.5, 0.5, ..., so the ticks are set explicitly.
+          x: {
+            type: "linear", min: -0.5, max: 23.5, offset: false, grid: { display: false },
+            afterBuildTicks: (axis) => { axis.ticks = [0, 3, 6, 9, 12, 15, 18, 21].map((value) => ({ value })); },
+            ticks: { autoSkip: false, callback: (v) => String(v).padStart(2, "0") + ":00" },
+          },
+          y: {
+            type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, grid: { display: false },
+            afterBuildTicks: (axis) => { axis.ticks = DAYS.map((_, value) => ({ value })); },
+            ticks: { autoSkip: false, callback: (v) => DAYS[v] || "" },
+          },
         },
       },
     });
