@@ -188,6 +188,9 @@ USE_I18N = True
 USE_TZ = True
 # The agency's own time zone: used for display, call numbers and hour-of-week analysis.
 BEACON_TIME_ZONE = env.str("BEACON_TIME_ZONE", default="America/Chicago")
+# After a person accepts or dismisses a finding, analyses do not propose the same subject again
+# for this many days: a decided question is not put back in the review queue every night.
+BEACON_FINDING_QUIET_DAYS = env.int("BEACON_FINDING_QUIET_DAYS", default=90)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

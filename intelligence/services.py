@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -78,6 +79,24 @@ def _finding_upsert(
     return finding, created
 
 
+def _recently_decided(kind: str, agency_ids: set[int]) -> set[tuple[int, str]]:
+    """(agency, subject) pairs a person accepted or dismissed within the quiet period.
+
+    A run does not propose these again: the reviewer has answered the question, and asking it
+    every night teaches reviewers to click through. After the quiet period the subject may be
+    proposed afresh, with the old decision still on record.
+    """
+    since = timezone.now() - dt.timedelta(days=settings.BEACON_FINDING_QUIET_DAYS)
+    return set(
+        Finding.objects.filter(
+            kind=kind,
+            agency_id__in=agency_ids,
+            status__in=[FindingStatus.ACCEPTED, FindingStatus.DISMISSED],
+            decisions__decided_at__gte=since,
+        ).values_list("agency_id", "subject_key")
+    )
+
+
 def _run_fail(run: AnalysisRun, started: float, error: BaseException) -> None:
     AnalysisRun.objects.filter(pk=run.pk).update(
         status=RunStatus.FAILED,
@@ -98,7 +117,8 @@ def analysis_execute(
 
     Reruns on the same data update the same open findings (one open finding per agency, kind
     and subject); open findings of this kind the run no longer produces are expired. Accepted
-    and dismissed findings, and findings a person proposed, are never touched.
+    and dismissed findings, and findings a person proposed, are never touched, and a subject
+    decided within ``BEACON_FINDING_QUIET_DAYS`` is not proposed again (``suppressed``).
     """
     if kind not in FindingKind.values:
         raise DomainError(f"Unknown analysis {kind!r}.", field="kind")
@@ -124,9 +144,13 @@ def analysis_execute(
     try:
         output = runner(as_of=as_of, agency_id=agency.pk if agency else None, parameters=parameters)
         with transaction.atomic():
-            created = updated = 0
+            created = updated = suppressed = 0
             kept: list[int] = []
+            quiet = _recently_decided(kind, {d.agency_id for d in output.drafts})
             for draft in output.drafts:
+                if (draft.agency_id, draft.subject_key) in quiet:
+                    suppressed += 1
+                    continue
                 finding, is_new = _finding_upsert(run=run, kind=kind, draft=draft)
                 kept.append(finding.pk)
                 created += is_new
@@ -145,7 +169,12 @@ def analysis_execute(
             run.window_start = output.window_start
             run.window_end = output.window_end
             run.input_hash = output.input_hash
-            run.counts = {"created": created, "updated": updated, "expired": expired}
+            run.counts = {
+                "created": created,
+                "updated": updated,
+                "expired": expired,
+                "suppressed": suppressed,
+            }
             run.status = RunStatus.SUCCEEDED
             run.finished_at = timezone.now()
             run.duration_ms = int((time.perf_counter() - started) * 1000)

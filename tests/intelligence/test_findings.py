@@ -66,7 +66,7 @@ def _run(kind: str = REPEAT, as_of: dt.datetime = AS_OF) -> AnalysisRun:
 def test_repeat_location_found_with_statistics_and_evidence(bar) -> None:  # type: ignore[no-untyped-def]
     run = _run()
     assert run.status == RunStatus.SUCCEEDED
-    assert run.counts == {"created": 1, "updated": 0, "expired": 0}
+    assert run.counts == {"created": 1, "updated": 0, "expired": 0, "suppressed": 0}
     assert len(run.input_hash) == 64 and run.duration_ms is not None
     # The longest window (90 days) and its year of baseline before it.
     assert run.window_start == AS_OF - dt.timedelta(days=90 + 365) and run.window_end == AS_OF
@@ -87,7 +87,7 @@ def test_repeat_location_found_with_statistics_and_evidence(bar) -> None:  # typ
 def test_rerun_on_same_data_updates_the_same_finding(bar) -> None:  # type: ignore[no-untyped-def]
     first = _run()
     again = _run()
-    assert again.counts == {"created": 0, "updated": 1, "expired": 0}
+    assert again.counts == {"created": 0, "updated": 1, "expired": 0, "suppressed": 0}
     assert again.input_hash == first.input_hash
     finding = Finding.objects.get()
     assert (finding.first_run, finding.last_run) == (first, again)
@@ -110,7 +110,7 @@ def test_new_data_updates_the_open_finding(agency: Agency, bar) -> None:  # type
 def test_a_pattern_that_disappears_expires_and_decided_findings_stay(bar) -> None:  # type: ignore[no-untyped-def]
     _run()
     later = _run(as_of=AS_OF + dt.timedelta(days=120))  # no window holds the calls any more
-    assert later.counts == {"created": 0, "updated": 0, "expired": 1}
+    assert later.counts == {"created": 0, "updated": 0, "expired": 1, "suppressed": 0}
     assert Finding.objects.get().status == FindingStatus.EXPIRED
 
 
@@ -125,6 +125,26 @@ def test_decided_findings_are_never_expired_or_changed_by_a_run(bar, cast) -> No
     _run(as_of=AS_OF + dt.timedelta(days=60))
     accepted.refresh_from_db()
     assert accepted.status == FindingStatus.ACCEPTED
+
+
+def test_a_decided_subject_is_not_proposed_again_during_the_quiet_period(
+    bar, cast, settings
+) -> None:  # type: ignore[no-untyped-def]
+    _run()
+    services.finding_decide(
+        finding_id=Finding.objects.get().pk,
+        reviewer=cast["supervisor"],
+        decision="dismiss",
+        rationale="Bar is already under a licensing review.",
+    )
+    again = _run()
+    assert again.counts == {"created": 0, "updated": 0, "expired": 0, "suppressed": 1}
+    assert Finding.objects.count() == 1
+    # After the quiet period the subject may be proposed afresh; the old decision stays.
+    settings.BEACON_FINDING_QUIET_DAYS = 0
+    later = _run()
+    assert later.counts["created"] == 1 and Finding.objects.count() == 2
+    assert Finding.objects.filter(status=FindingStatus.DISMISSED).count() == 1
 
 
 def test_crash_mid_run_writes_nothing(agency: Agency, bar, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -77,7 +77,7 @@ async def test_a_finished_run_reaches_the_agencys_finding_viewers_only(
         "agency_id": agency.pk,
         "all_agencies": False,
         "finished_at": run.finished_at.isoformat(),
-        "counts": {"created": 1, "updated": 0, "expired": 0},
+        "counts": {"created": 1, "updated": 0, "expired": 0, "suppressed": 0},
     }
     assert (await analyst.receive_json_from(timeout=2))["run_id"] == run.pk
     assert await console.receive_nothing(timeout=0.3)

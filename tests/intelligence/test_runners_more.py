@@ -252,7 +252,7 @@ def test_near_repeat_finds_the_planted_burglary_chains(demo: DemoPlan) -> None:
         )
         assert z["radius_m"] == s["zone_radius_m"] in (100.0, 200.0, 400.0)
     again = _run(NEAR)
-    assert again.counts == {"created": 0, "updated": 1, "expired": 0}
+    assert again.counts == {"created": 0, "updated": 1, "expired": 0, "suppressed": 0}
     assert again.input_hash == run.input_hash
     assert Finding.objects.get(kind=NEAR).pk == finding.pk
 
@@ -271,7 +271,7 @@ def test_near_repeat_stays_quiet_on_pattern_free_burglaries(agency: Agency) -> N
     ]
     _bulk_calls(agency, "BURG-RES", points)
     run = _run(NEAR)
-    assert run.counts == {"created": 0, "updated": 0, "expired": 0}
+    assert run.counts == {"created": 0, "updated": 0, "expired": 0, "suppressed": 0}
     assert not Finding.objects.filter(kind=NEAR).exists()
     # The same data with a planted chain is flagged: the control is not quiet by construction.
     chain = [
