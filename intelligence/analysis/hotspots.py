@@ -119,13 +119,17 @@ def getis_ord_gi_star(
         Var   = S² (n S1_i - W_i*²) / (n - 1)
         z_i   = (G*_i - W_i* x̄) / sqrt(Var)
 
-    This is PySAL esda's ``G_Local(star=True)`` analytic ``Zs``. (esda reports G*_i divided by
-    Σx and row-standardises binary weights; both rescale numerator and standard deviation by the
-    same factor, so the z-scores are identical.)
+    This is PySAL esda's ``G_Local(star=True, transform="B")`` analytic ``Zs`` with binary
+    weights (esda divides G*_i by Σx, which rescales numerator and standard deviation alike).
+    It is *not* esda's default ``transform="R"``: row-standardised weights give
+    (neighbourhood mean - x̄) / S-type scores, a different statistic whenever neighbourhoods
+    differ in size (rim cells). ``tests/intelligence/test_validation_gi_star.py`` pins the
+    equality with esda to 1e-9.
 
     p_i = 1 - Φ(z_i), one-sided for high values: a hotspot map asks "is this neighbourhood
-    busier than the area as a whole?", and cold spots are not flagged here. This matches esda's
-    ``p_norm``; double it (capped at 1) for a two-sided test.
+    busier than the area as a whole?", and cold spots are not flagged here. For z >= 0 this is
+    esda's ``p_norm``; esda's ``p_norm`` is Φ(-|z|) (the tail on the side z falls), so for
+    negative z Beacon's p is 1 - ``p_norm``. Double p (capped at 1) for a two-sided test.
 
     Caveat: the normal p-value assumes neighbourhood sums are roughly normal. With sparse
     counts (a few incidents per neighbourhood) their right tail is heavier than the normal's,
@@ -133,7 +137,7 @@ def getis_ord_gi_star(
     about one run in five flags a cell after FDR, although the share of flagged cells stays far
     below alpha. A conditional-permutation p-value (esda's ``p_sim``) is the remedy if needed.
 
-    Degenerate cases get z = 0 and p = 1 (no evidence), never NaN: n < 3 (too few cells for a
+    Degenerate cases get z = 0 and p = 1 (no evidence), never NaN (esda gives NaN): n < 3 (too few cells for a
     spatial comparison), all values equal (S = 0), and any cell whose neighbourhood is the whole
     area (n S1_i = W_i*², its sum is the total and cannot differ from expectation).
     """
