@@ -11,11 +11,11 @@ PYTEST_ARGS ?=
 
 .PHONY: install run serve test test-fast test-sqlite lint format check bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -60,12 +60,18 @@ bench: install
 	$(BIN)/python scripts/bench_import.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python scripts/bench_analyses.py $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES)) $(if $(BENCH_NO_SA),--no-sa) $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 
+## lock: re-resolve the pins: requirements.lock (runtime, what production installs) and
+## requirements-dev.lock (tests, lint, validation; includes the runtime file)
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet --upgrade pip
+	.lockvenv/bin/pip install --quiet .
+	.lockvenv/bin/pip freeze --exclude beacon | grep -v '^-e' > .lock-runtime
 	.lockvenv/bin/pip install --quiet '.[dev]'
-	.lockvenv/bin/pip freeze --exclude beacon | grep -v '^-e' > requirements.lock
-	rm -rf .lockvenv
+	.lockvenv/bin/pip freeze --exclude beacon | grep -v '^-e' > .lock-all
+	{ echo "# Runtime pins (what production installs); 'make lock' regenerates this and requirements-dev.lock."; cat .lock-runtime; } > requirements.lock
+	{ echo "# Test, lint and validation tools on top of the runtime pins; 'make lock' regenerates both files."; echo "-r requirements.lock"; grep -vxFf .lock-runtime .lock-all; } > requirements-dev.lock
+	rm -rf .lockvenv .lock-runtime .lock-all
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

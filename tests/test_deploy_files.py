@@ -74,6 +74,23 @@ def test_lock_file_pins_every_dependency_exactly():
         assert required in names
 
 
+def test_dev_lock_builds_on_the_runtime_lock_and_production_gets_no_test_tools():
+    runtime = (ROOT / "requirements.lock").read_text()
+    dev = [
+        line
+        for line in (ROOT / "requirements-dev.lock").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert dev[0] == "-r requirements.lock"
+    assert all("==" in line for line in dev[1:]), [line for line in dev[1:] if "==" not in line]
+    dev_names = {line.split("==")[0].lower() for line in dev[1:]}
+    assert {"pytest", "playwright", "esda", "ruff"} <= dev_names
+    runtime_names = {line.split("==")[0].lower() for line in runtime.splitlines() if "==" in line}
+    assert not dev_names & runtime_names, "a package is pinned in both lock files"
+    assert "requirements.lock" in (ROOT / "Dockerfile").read_text()
+    assert "requirements-dev.lock" not in (ROOT / "Dockerfile").read_text()
+
+
 def test_no_secrets_committed():
     tracked = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True

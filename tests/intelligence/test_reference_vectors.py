@@ -44,7 +44,7 @@ from intelligence.analysis.near_repeat import knox_test
 pytestmark = pytest.mark.validation
 
 if os.environ.get("CI"):
-    # CI installs esda/libpysal from requirements.lock: missing there is a failure, not a skip.
+    # CI installs esda/libpysal from requirements-dev.lock: missing there is a failure, not a skip.
     import libpysal
     from esda import fdr as esda_fdr
 else:

@@ -45,7 +45,7 @@ from intelligence.analysis.hotspots import HotspotResult, getis_ord_gi_star, run
 pytestmark = pytest.mark.validation
 
 if os.environ.get("CI"):
-    # CI installs esda from requirements.lock: a missing package there is a failure, not a skip.
+    # CI installs esda from requirements-dev.lock: a missing package there is a failure, not a skip.
     import esda  # noqa: F401
     import libpysal
     from esda.getisord import G_Local
