@@ -222,23 +222,27 @@ def bench_backend(
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print()
-    print("Separate runs (one fresh process per analysis): wall s / peak RSS MB / findings")
-    head = f"{'backend':10} {'data':5} " + " ".join(f"{k:>22}" for k in KINDS)
-    print(head)
-    for r in results:
-        if not r["separate"]:
-            continue
+    separate = [r for r in results if r["separate"]]
+    if separate:
+        print()
+        print("Separate runs (one fresh process per analysis): wall s / peak RSS MB / findings")
+        print(f"{'backend':10} {'data':5} " + " ".join(f"{k:>22}" for k in KINDS))
+    for r in separate:
         cells = []
         for k in KINDS:
             s = r["separate"][k]
             cells.append(f"{s['wall_s']:7.2f} {s['peak_mb']:5d} {s['findings']:6d}".rjust(22))
         print(f"{r['backend']:10} {r['data']:5} " + " ".join(cells))
+    if not any(r["nightly"] for r in results):
+        return
     print()
-    print("Nightly set (all kinds in sequence in one process): wall s per kind, total, peak RSS")
+    print(
+        "Nightly set (all kinds in sequence in one process): wall s / findings per kind, "
+        "total s, peak RSS"
+    )
     print(
         f"{'backend':10} {'data':5} "
-        + " ".join(f"{k[:12]:>12}" for k in KINDS)
+        + " ".join(f"{k[:15]:>15}" for k in KINDS)
         + f" {'total':>8} {'peak MB':>8} {'load':>5}"
     )
     for r in results:
@@ -247,15 +251,15 @@ def print_table(results: list[dict[str, Any]]) -> None:
             continue
         print(
             f"{r['backend']:10} {r['data']:5} "
-            + " ".join(f"{n['per_kind'][k]:12.2f}" for k in KINDS)
+            + " ".join(f"{n['per_kind'][k]:8.2f}/{n['findings'][k]:<6d}" for k in KINDS)
             + f" {n['total_s']:8.2f} {n['peak_mb']:8d} {n['load1']:5.2f}"
         )
-    print()
-    print("Growth (time at the largest size / time at the smallest)")
     for backend in sorted({r["backend"] for r in results}):
         sized = [r for r in results if r["backend"] == backend and r["data"] != "SA"]
         if len(sized) < 2:
             continue
+        print()
+        print("Growth (time at the largest size / time at the smallest)")
         lo, hi = sized[0], sized[-1]
         ratio = hi["calls"] / lo["calls"]
         parts = []
