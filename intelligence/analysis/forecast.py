@@ -66,6 +66,7 @@ __all__ = [
     "plan_origins",
     "prepare",
     "rank_cells",
+    "recapture_rate_index",
     "score_damped",
     "score_gistar",
     "score_kde",
@@ -383,6 +384,17 @@ def hit_metrics(order: np.ndarray, test_counts: np.ndarray, c: int, total: int) 
         pai=rate / (c / n_cells),
         pei=hits / best if best > 0 else None,
     )
+
+
+def recapture_rate_index(pai_later: float, pai_earlier: float) -> float:
+    """Levine's RRI for the same cells in two periods: PAI_T2 / PAI_T1 (= (n2/n1) / (N2/N1)).
+
+    1 = the cells hold the same share of events as before; > 1 = more concentrated. It measures
+    how stable a hotspot selection is, not forecast skill (reference section 4.4).
+    """
+    if pai_earlier <= 0:
+        raise ValueError(f"pai_earlier: must be > 0, got {pai_earlier!r}")
+    return pai_later / pai_earlier
 
 
 # --- rolling origin ----------------------------------------------------------------------

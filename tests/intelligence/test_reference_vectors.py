@@ -39,6 +39,7 @@ import pytest
 from scipy.stats import false_discovery_control, poisson
 
 from intelligence.analysis.fdr import bh_qvalues, bh_reject
+from intelligence.analysis.forecast import hit_metrics, recapture_rate_index
 from intelligence.analysis.near_repeat import knox_test
 
 pytestmark = pytest.mark.validation
@@ -137,3 +138,24 @@ def test_bh_esda_returns_bonferroni_bound_when_nothing_passes() -> None:
     q = np.full(40, 1e-6)
     assert esda_fdr(q, 0.05) == pytest.approx(0.05)
     assert bh_reject(q, 0.05).all()
+
+
+def test_forecast_metrics_reproduce_the_reference_worked_vector() -> None:
+    """Reference section 4.7: N = 120 held-out events, n = 30 inside a = 2 km2 of A = 50 km2,
+    oracle n* = 45 -> H 0.25, PAI 6.25, PEI 0.667; with PAI_T1 = 8 for the same cells, RRI 0.781.
+    Cells of 1 km2: the forecast picks cells 0 and 1 (15 + 15 events); the busiest two cells
+    hold 25 + 20; the other 46 cells hold the remaining 45 (at most 15 each)."""
+    counts = np.zeros(50, dtype=np.int64)
+    counts[[0, 1]] = 15
+    counts[[2, 3]] = [25, 20]
+    counts[4:49] = 1
+    assert counts.sum() == 120  # 30 chosen + 45 in the best two + 45 elsewhere
+    order = np.arange(50)  # the forecast's ranking: cells 0 and 1 first
+    m = hit_metrics(order, counts, 2, 120)
+    assert (m.hits, m.total, m.best, m.cells, m.area_cells) == (30, 120, 45, 2, 50)
+    assert m.hit_rate == pytest.approx(0.25)
+    assert m.pai == pytest.approx(6.25)
+    assert m.pei == pytest.approx(0.667, abs=5e-4)
+    assert recapture_rate_index(m.pai, 8.0) == pytest.approx(0.781, abs=5e-4)
+    with pytest.raises(ValueError, match="pai_earlier"):
+        recapture_rate_index(6.25, 0.0)
