@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from celery.result import EagerResult
 from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -21,8 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
-from governance.models import Agency
-from intelligence import dashboard, runners, selectors, services
+from intelligence import dashboard, runners, selectors, services, tasks
 from intelligence.choices import Decision, FindingStatus
 from intelligence.models import Finding
 from intelligence.permissions import access_finding
@@ -86,10 +86,12 @@ def patterns_data(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 def patterns_run(request: HttpRequest) -> JsonResponse:
-    """Run one analysis now for the user's own agency (``analysis_execute``).
+    """Start one analysis now for the user's own agency, through the analysis task queue.
 
-    It runs in this request: the analyses take seconds on a year of calls, and the person who
-    asked sees the result at once; everyone watching the dashboard gets the finished-run event.
+    Production mode queues the run for a worker and answers 202 at once: a year of calls takes
+    seconds to analyse, longer than a web request should hold a worker. Embedded mode runs the
+    task in place (eager), so the answer already carries the finished run. Either way, everyone
+    watching the dashboard gets the finished-run event.
     """
     if not _may_run(request.user):
         return JsonResponse({"detail": "Not allowed to start analyses."}, status=403)
@@ -100,20 +102,27 @@ def patterns_run(request: HttpRequest) -> JsonResponse:
     kind = body.get("kind") if isinstance(body, dict) else None
     if not isinstance(kind, str) or kind not in runners.RUNNERS:
         return JsonResponse({"kind": [f"Choose one of: {', '.join(runners.RUNNERS)}."]}, status=400)
-    agency = Agency.objects.get(pk=user_agency_id(request.user))
+    kwargs = {
+        "kind": kind,
+        "agency_id": user_agency_id(request.user),
+        "as_of_iso": timezone.now().isoformat(),
+    }
     try:
-        run = services.analysis_execute(kind=kind, as_of=timezone.now(), agency=agency)
-    except DomainError as exc:
-        return JsonResponse(exc.errors, status=exc.status_code)
+        result = tasks.run_analysis.apply_async(kwargs=kwargs)
+        if not isinstance(result, EagerResult):
+            return JsonResponse({"queued": True, "kind": kind}, status=202)
+        run_id = result.get()  # re-raises the run's error when eager errors do not propagate
     except Exception:
-        # The service has recorded the failed run and announced it; say so instead of a 500.
-        logger.exception("analysis %s failed", kind)
+        # Eager mode: the service has recorded the failed run and announced it. Production: the
+        # broker refused the message. Either way, say so instead of a 500.
+        logger.exception("analysis %s failed to run", kind)
         run = selectors.run_queryset(user=request.user).filter(kind=kind).first()
         return JsonResponse(
             {"run": selectors.run_as_dict(run) if run else None, "detail": "The run failed."},
             status=200,
         )
-    return JsonResponse({"run": selectors.run_as_dict(run)})
+    run = selectors.run_queryset(user=request.user).filter(pk=run_id).first()
+    return JsonResponse({"run": selectors.run_as_dict(run) if run else None})
 
 
 def _may_review(user: Any, finding: Finding) -> bool:

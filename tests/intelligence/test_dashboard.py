@@ -237,6 +237,35 @@ def test_user_with_findings_but_no_calls_sees_findings_only(agency, planted, mon
 RUN = "/patterns/run/"
 
 
+@pytest.fixture
+def eager():  # type: ignore[no-untyped-def]
+    """Embedded mode's in-place task run, even when the suite runs with a Redis broker."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.mark.redis
+def test_with_a_broker_run_now_queues_the_run_for_a_worker(cast, agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from intelligence import tasks
+
+    sent = []
+    real = tasks.run_analysis.apply_async
+    monkeypatch.setattr(
+        tasks.run_analysis, "apply_async", lambda **kw: sent.append(kw) or real(**kw)
+    )
+    response = signed_in(cast["analyst"]).post(
+        RUN, {"kind": "hotspots"}, content_type="application/json"
+    )
+    assert response.status_code == 202 and response.json() == {"queued": True, "kind": "hotspots"}
+    [call] = sent
+    assert call["kwargs"]["kind"] == "hotspots" and call["kwargs"]["agency_id"] == agency.pk
+
+
+@pytest.mark.usefixtures("eager")
 def test_an_analyst_runs_an_analysis_for_their_agency(cast, agency, planted) -> None:  # type: ignore[no-untyped-def]
     from intelligence.models import AnalysisRun
 
@@ -272,6 +301,7 @@ def test_run_now_is_for_roles_that_create_findings(cast) -> None:  # type: ignor
     assert signed_in(cast["analyst"]).get(RUN).status_code == 405
 
 
+@pytest.mark.usefixtures("eager")
 def test_a_failing_run_is_reported_not_a_500(cast, agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from intelligence import runners
 
