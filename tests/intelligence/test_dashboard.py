@@ -197,6 +197,16 @@ def test_nav_link_is_hidden_from_roles_without_findings(cast) -> None:  # type: 
     assert 'href="/patterns/"' not in html
 
 
+def test_nav_link_follows_the_policy_not_role_names(cast, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from governance.choices import Action, Category
+    from governance.policy import DEFAULT_POLICY
+
+    grants = {**DEFAULT_POLICY["dispatcher"], Category.FINDING: frozenset({Action.VIEW})}
+    monkeypatch.setitem(DEFAULT_POLICY, "dispatcher", grants)
+    html = signed_in(cast["dispatcher"]).get("/calls/").content.decode()
+    assert 'href="/patterns/">Patterns</a>' in html
+
+
 def test_a_bad_bookmark_still_opens_the_page(cast) -> None:  # type: ignore[no-untyped-def]
     assert signed_in(cast["supervisor"]).get("/patterns/?window=5").status_code == 200
 
