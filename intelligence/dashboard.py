@@ -32,6 +32,7 @@ from governance.models import Agency
 from intelligence.analysis.hotspots import run_hotspots
 from intelligence.analysis.repeat_locations import concentration_curve
 from intelligence.choices import FindingKind, FindingStatus, RunStatus
+from intelligence.forecasting import forecast_layer
 from intelligence.models import Finding, FindingEvidence
 from intelligence.selectors import finding_queryset, run_queryset
 
@@ -170,6 +171,17 @@ def filtered_calls(*, user: Any, filters: Filters, now: dt.datetime) -> QuerySet
         qs = qs.filter(
             latitude__gte=south, latitude__lte=north, longitude__gte=west, longitude__lte=east
         )
+    return qs
+
+
+def _forecast_calls(*, user: Any, filters: Filters) -> QuerySet[Call]:
+    """The visible calls of the filters' agency and category, any time (the layer picks its own
+    history) and anywhere (the budget is a share of the whole area, not of the map view)."""
+    qs = calls_visible_to(user)
+    if filters.category:
+        qs = qs.filter(call_type__category=filters.category)
+    if filters.agency_id is not None:
+        qs = qs.filter(agency_id=filters.agency_id)
     return qs
 
 
@@ -415,6 +427,8 @@ def dashboard_data(
         "time_zone": tz.key,
         "hexes": hex_layer([cell for cell, _, _ in rows if cell]),
         "hotspots": hotspot_outlines(user=user, filters=filters),
+        # City-wide (the map-view limit does not shrink the area the 2 % budget is taken of).
+        "forecast": forecast_layer(_forecast_calls(user=user, filters=filters), now=now),
         "repeats": repeat_rows(user=user, filters=filters, now=now),
         "heatmap": {"days": list(DAYS), "counts": hour_of_week((t for _, _, t in rows), tz)},
         "concentration": concentration(loc for _, loc, _ in rows),

@@ -155,3 +155,54 @@ def evaluate_calls(
         },
         "seconds": round(time.perf_counter() - started, 2),
     }
+
+
+# --- the dashboard's "next week" layer -------------------------------------------------------
+
+FORECAST_HISTORY_DAYS = 365
+FORECAST_TRAIN_DAYS = 90
+FORECAST_BUDGET = 0.02
+
+
+def forecast_layer(calls: Any, *, now: dt.datetime) -> dict[str, Any]:
+    """Where Beacon's default forecast expects the most calls next: a GeoJSON of H3 cells.
+
+    ``calls``: the calls the viewer may see, already filtered (agency, category). The study area
+    is every cell with a call in the last ``FORECAST_HISTORY_DAYS``; the method
+    (``forecast.BEACON_DEFAULT_METHOD``) scores the last ``FORECAST_TRAIN_DAYS`` and the top
+    ``FORECAST_BUDGET`` of the area is drawn - the selection ``evaluate_forecast`` scores, and
+    whose PAI at 2 % beats naive counts on the San Antonio data (docs/benchmarks.md).
+    """
+    import h3
+
+    rows = list(
+        calls.filter(
+            received_at__gte=now - dt.timedelta(days=FORECAST_HISTORY_DAYS), received_at__lt=now
+        )
+        .exclude(h3_r9="")
+        .values_list("h3_r9", "received_at")
+    )
+    top = forecast.forecast_top_cells(
+        [cell for cell, _ in rows],
+        [received.timestamp() for _, received in rows],
+        origin=now.timestamp(),
+        train_days=FORECAST_TRAIN_DAYS,
+        budget=FORECAST_BUDGET,
+    )
+    features = []
+    for rank, (cell, score) in enumerate(top, start=1):
+        ring = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+                "properties": {"cell": cell, "rank": rank, "score": round(score, 3)},
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "method": forecast.BEACON_DEFAULT_METHOD,
+        "budget": FORECAST_BUDGET,
+        "train_days": FORECAST_TRAIN_DAYS,
+    }

@@ -52,6 +52,7 @@ from intelligence.analysis.near_repeat import project_lonlat
 
 __all__ = [
     "BEACON_DEFAULT_METHOD",
+    "COUNT_METHODS",
     "DEFAULT_BUDGETS",
     "DEFAULT_RESOLUTION",
     "METHODS",
@@ -61,6 +62,7 @@ __all__ = [
     "Metrics",
     "budget_cells",
     "evaluate",
+    "forecast_top_cells",
     "hit_metrics",
     "make_methods",
     "plan_origins",
@@ -395,6 +397,49 @@ def recapture_rate_index(pai_later: float, pai_earlier: float) -> float:
     if pai_earlier <= 0:
         raise ValueError(f"pai_earlier: must be > 0, got {pai_earlier!r}")
     return pai_later / pai_earlier
+
+
+# Methods that score from cell counts and times alone (no projected geometry).
+COUNT_METHODS = ("naive", "damped")
+
+
+def forecast_top_cells(
+    cells: Sequence[str],
+    t: npt.ArrayLike,
+    *,
+    origin: float,
+    train_days: float = 90.0,
+    budget: float = 0.02,
+    method: str = BEACON_DEFAULT_METHOD,
+) -> list[tuple[str, float]]:
+    """The cells a count-based method expects to be busiest after ``origin``, best first.
+
+    ``cells`` / ``t``: one H3 cell and epoch time per call; every cell given is the study area
+    (pass a long history, e.g. a year, so quiet cells count). The method scores the last
+    ``train_days`` before ``origin``; the top ``budget`` share of the study area's cells
+    (``budget_cells``) with a positive score is returned as ``(cell, score)``, ties by cell id -
+    the same selection ``evaluate`` scores as hit rate, PAI and PEI.
+    """
+    if method not in COUNT_METHODS:
+        raise ValueError(f"method: must be one of {', '.join(COUNT_METHODS)}, got {method!r}")
+    if train_days <= 0:
+        raise ValueError(f"train_days: must be > 0, got {train_days!r}")
+    tt = np.asarray(t, dtype=float)
+    if len(cells) != tt.size:
+        raise ValueError("cells, t: expected the same length")
+    if tt.size == 0:
+        return []
+    names = sorted(set(cells))
+    index = {c: i for i, c in enumerate(names)}
+    order = np.argsort(tt, kind="stable")
+    cell_idx = np.array([index[cells[i]] for i in order.tolist()], dtype=np.int64)
+    zeros = np.zeros(len(names))
+    grid = Grid(cells=tuple(names), x=zeros, y=zeros, resolution=h3.get_resolution(names[0]))
+    events = EventSet(cell=cell_idx, x=np.zeros(tt.size), y=np.zeros(tt.size), t=tt[order])
+    train = events.window(origin - train_days * DAY, origin)
+    scores = METHODS[method](grid, train, origin)
+    top = rank_cells(scores)[: budget_cells(len(names), budget)]
+    return [(names[i], float(scores[i])) for i in top.tolist() if scores[i] > 0]
 
 
 # --- rolling origin ----------------------------------------------------------------------

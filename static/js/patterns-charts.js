@@ -158,7 +158,7 @@
         div.append(row);
       }
       const outline = document.createElement("div");
-      outline.textContent = "- - outlined: hotspot finding; ● repeat location";
+      outline.textContent = "- - purple outline: hotspot finding; · · blue outline: next week's forecast (top 2 %); ● repeat location";
       div.append(outline);
       return div;
     };

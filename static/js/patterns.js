@@ -29,8 +29,9 @@
   const hexLayer = L.layerGroup().addTo(map);
   const outlineLayer = L.layerGroup().addTo(map);
   const repeatLayer = L.layerGroup().addTo(map);
+  const forecastLayer = L.layerGroup().addTo(map);
   PC.zLegend().addTo(map);
-  L.control.layers(null, { "Gi* cells": hexLayer, "Hotspot findings": outlineLayer, "Repeat locations": repeatLayer }, { collapsed: true }).addTo(map);
+  L.control.layers(null, { "Gi* cells": hexLayer, "Hotspot findings": outlineLayer, "Repeat locations": repeatLayer, "Next week (forecast)": forecastLayer }, { collapsed: true }).addTo(map);
   let fitted = !!f.bbox;
   let bbox = f.bbox;
 
@@ -51,7 +52,13 @@
   }
 
   function drawMap(data) {
-    hexLayer.clearLayers(); outlineLayer.clearLayers(); repeatLayer.clearLayers();
+    hexLayer.clearLayers(); outlineLayer.clearLayers(); repeatLayer.clearLayers(); forecastLayer.clearLayers();
+    const fc = data.forecast || { features: [] };
+    fc.features.forEach((f) => {
+      const poly = L.polygon(PC.ringLatLngs(f.geometry.coordinates[0]), { className: "forecast-cell", color: "#40a9ff", weight: 2, dashArray: "2 4", fillOpacity: 0.08 });
+      poly.bindTooltip(`Forecast rank ${f.properties.rank} of ${fc.features.length}: top ${Math.round(fc.budget * 100)} % of cells by ${fc.method} counts over the last ${fc.train_days} days`);
+      forecastLayer.addLayer(poly);
+    });
     const bounds = [];
     for (const feat of data.hexes.features) {
       const pr = feat.properties;

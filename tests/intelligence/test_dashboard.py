@@ -109,6 +109,22 @@ def test_data_has_every_picture_of_the_filtered_calls(cast, planted) -> None:  #
     assert data["last_run"]["kind"] == "hotspots"
 
 
+def test_forecast_layer_is_the_default_methods_top_cells_city_wide(cast, planted) -> None:  # type: ignore[no-untyped-def]
+    from intelligence.analysis.forecast import BEACON_DEFAULT_METHOD
+
+    client = signed_in(cast["supervisor"])
+    forecast = client.get(DATA).json()["forecast"]
+    assert forecast["method"] == BEACON_DEFAULT_METHOD and forecast["budget"] == 0.02
+    # 37 occupied cells at most -> a 2 % budget is one cell: the bar's, busiest on most days.
+    (cell,) = forecast["features"]
+    bar_cell = h3.latlng_to_cell(planted.latitude, planted.longitude, 9)
+    assert cell["properties"] == {"cell": bar_cell, "rank": 1, "score": cell["properties"]["score"]}
+    assert cell["properties"]["score"] > 1
+    # The map-view limit does not move the forecast; a category without calls empties it.
+    assert client.get(DATA, {"bbox": "10,10,11,11"}).json()["forecast"]["features"] == [cell]
+    assert client.get(DATA, {"category": "property"}).json()["forecast"]["features"] == []
+
+
 def test_category_window_and_bbox_narrow_the_calls(cast, planted) -> None:  # type: ignore[no-untyped-def]
     client = signed_in(cast["analyst"])
     assert client.get(DATA, {"category": "disorder"}).json()["calls"] == 12 + 36

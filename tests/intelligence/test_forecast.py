@@ -333,3 +333,32 @@ def test_summary_mean_and_sample_sd_over_origins():
 def test_evaluate_rejects_no_methods():
     with pytest.raises(ValueError, match="methods"):
         evaluate(grid_of(["a"]), events([0], [0.0]), {})
+
+
+def test_forecast_top_cells_takes_the_budget_of_the_whole_area_by_damped_counts() -> None:
+    from intelligence.analysis.forecast import forecast_top_cells
+
+    day = 86_400.0
+    origin = 100 * day
+    base = h3.latlng_to_cell(29.43, -98.50, 9)
+    area = sorted(h3.grid_disk(base, 6))  # 127 cells -> 2 % = 2 cells
+    cells, times = list(area), [origin - 200 * day] * len(area)  # history: every cell once
+    steady, loud, other = area[5], area[9], area[20]
+    for d in range(20):  # one call a day for 20 days
+        cells.append(steady)
+        times.append(origin - (d + 0.5) * day)
+    cells += [loud] * 16  # sixteen calls on one day: sqrt(16) = 4
+    times += [origin - 3.5 * day] * 16
+    cells += [other] * 3  # three days with one call each
+    times += [origin - (d + 0.5) * day for d in range(3)]
+    top = forecast_top_cells(cells, times, origin=origin, train_days=90)
+    assert [c for c, _ in top] == [steady, loud]
+    assert [s for _, s in top] == pytest.approx([20.0, 4.0])
+    # Nothing after the origin counts, and naive counts rank the loud cell first.
+    later = forecast_top_cells([*cells, other], [*times, origin + day], origin=origin)
+    assert later == top
+    naive = forecast_top_cells(cells, times, origin=origin, method="naive")
+    assert [c for c, _ in naive] == [steady, loud] and naive[1][1] == 16
+    assert forecast_top_cells([], [], origin=origin) == []
+    with pytest.raises(ValueError, match="method"):
+        forecast_top_cells(cells, times, origin=origin, method="kde")
