@@ -49,6 +49,14 @@ MAX_HEXES = 3_000
 MAX_FINDINGS = 200
 MAX_REPEAT_ROWS = 100
 CURVE_POINTS = 101
+KIND_ORDER = (
+    FindingKind.HOTSPOT,
+    FindingKind.REPEAT_LOCATION,
+    FindingKind.TREND,
+    FindingKind.TIME_WINDOW,
+    FindingKind.NEAR_REPEAT,
+    FindingKind.ENTITY,
+)
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -302,7 +310,9 @@ def finding_url(finding_id: int) -> str:
 
 
 def finding_rows(*, user: Any, filters: Filters) -> dict[str, Any]:
-    """The findings to review, proposed first, then the newest change."""
+    """The findings to review: proposed first; then places before people (hotspots, repeat
+    locations, trends, time windows, near repeats, entities: what a shift can act on first, and
+    what keeps a long list of entity findings from burying the map's subjects); then newest."""
     qs = _findings(user=user, filters=filters)
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
@@ -311,8 +321,13 @@ def finding_rows(*, user: Any, filters: Filters) -> dict[str, Any]:
             When(status=FindingStatus.PROPOSED, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
-        )
-    ).order_by("_open", "-updated_at", "-pk")
+        ),
+        _kind_rank=Case(
+            *(When(kind=kind, then=Value(rank)) for rank, kind in enumerate(KIND_ORDER)),
+            default=Value(len(KIND_ORDER)),
+            output_field=IntegerField(),
+        ),
+    ).order_by("_open", "_kind_rank", "-updated_at", "-pk")
     total = qs.count()
     rows = [
         {

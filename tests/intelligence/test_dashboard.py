@@ -156,6 +156,22 @@ def test_findings_list_puts_proposed_first_and_filters_status_and_kind(cast, pla
     assert client.get(DATA, {"status": "dismissed"}).json()["hotspots"] == []
 
 
+def test_proposed_places_come_before_people_then_newest(cast, planted) -> None:  # type: ignore[no-untyped-def]
+    repeat = Finding.objects.get(kind=FindingKind.REPEAT_LOCATION)
+    # An entity finding changed last would come first by time alone.
+    entity = Finding.objects.create(
+        agency=repeat.agency,
+        kind=FindingKind.ENTITY,
+        subject_key="entity:person:1:suspect",
+        window_start=repeat.window_start,
+        window_end=repeat.window_end,
+        explanation="Someone appears as suspect in 3 reports.",
+    )
+    rows = signed_in(cast["supervisor"]).get(DATA).json()["findings"]["rows"]
+    assert [r["kind"] for r in rows] == ["hotspots", "repeat_locations", "entities"]
+    assert rows[-1]["id"] == entity.pk
+
+
 def test_empty_data_draws_empty_pictures(cast) -> None:  # type: ignore[no-untyped-def]
     data = signed_in(cast["supervisor"]).get(DATA).json()
     assert data["calls"] == 0 and data["hexes"]["features"] == [] and data["repeats"] == []
