@@ -522,19 +522,23 @@ def evidence_series(
     return {"unit": unit, "labels": labels, "counts": counts}
 
 
+def _stat_text(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, float):
+        if abs(value) < 0.001 and value != 0:
+            return f"{value:.3g}"
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict):
+        # e.g. calls per window {"7": 7, "28": 19} -> "7: 7 · 28: 19"
+        text = " · ".join(f"{k}: {_stat_text(v)}" for k, v in value.items())
+    elif isinstance(value, list):
+        text = ", ".join(_stat_text(v) for v in value)
+    else:
+        return str(value)
+    return text if len(text) <= 300 else text[:300] + " …"
+
+
 def statistics_rows(statistics: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The statistics as label/value text, numbers rounded for reading (the API has them exact)."""
-    out = []
-    for key, value in statistics.items():
-        if isinstance(value, float):
-            text = (
-                f"{value:.3g}"
-                if abs(value) < 0.001 and value != 0
-                else f"{value:,.3f}".rstrip("0").rstrip(".")
-            )
-        elif isinstance(value, list | dict):
-            text = str(value) if len(str(value)) <= 300 else str(value)[:300] + " …"
-        else:
-            text = str(value)
-        out.append((key.replace("_", " "), text))
-    return out
+    return [(key.replace("_", " "), _stat_text(value)) for key, value in statistics.items()]

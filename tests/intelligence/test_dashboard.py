@@ -356,3 +356,23 @@ def test_a_failing_run_is_reported_not_a_500(cast, agency, monkeypatch) -> None:
     )
     assert response.status_code == 200
     assert response.json()["run"]["status"] == "failed" and "failed" in response.json()["detail"]
+
+
+def test_statistics_read_as_text() -> None:
+    rows = dict(
+        dashboard.statistics_rows(
+            {
+                "p": 0.0000421,
+                "expected": 6.40912,
+                "windows": {"7": 7, "28": 19},
+                "category": None,
+                "days": [4, 5],
+                "spike": True,
+                "weekly_counts": list(range(200)),
+            }
+        )
+    )
+    assert rows["p"] == "4.21e-05" and rows["expected"] == "6.409"
+    assert rows["windows"] == "7: 7 · 28: 19" and rows["category"] == "—"
+    assert rows["days"] == "4, 5" and rows["spike"] == "yes"
+    assert rows["weekly counts"].endswith(" …") and len(rows["weekly counts"]) == 302
