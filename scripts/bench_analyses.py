@@ -254,6 +254,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
             + " ".join(f"{n['per_kind'][k]:8.2f}/{n['findings'][k]:<6d}" for k in KINDS)
             + f" {n['total_s']:8.2f} {n['peak_mb']:8d} {n['load1']:5.2f}"
         )
+        if n.get("peak_after_mb"):
+            peaks = " ".join(f"{n['peak_after_mb'][k]:>15d}" for k in KINDS)
+            print(f"{'':10} {'MB':5} {peaks}  (process peak after each kind)")
     for backend in sorted({r["backend"] for r in results}):
         sized = [r for r in results if r["backend"] == backend and r["data"] != "SA"]
         if len(sized) < 2:
