@@ -9,7 +9,16 @@ scourgify leaves apart:
   two streets sorted, so the order the caller said them in does not matter;
 * blocks: "1XX BLOCK OF MAIN", "100 BLK MAIN ST", "100 BLOCK MAIN" become
   "100 BLOCK MAIN ST" and are kept as blocks, never merged with a premise;
-* ranges ("4500-4898 E SOUTHCROSS BLVD") and named places stay themselves.
+* ranges ("4500-4898 E SOUTHCROSS BLVD") and named places stay themselves;
+* freeway carriageways: a trailing "NB", "SB", "EB" or "WB" is part of the
+  street, never a unit, in every form ("9000 IH 37 S NB", "9000 BLOCK IH 37
+  S NB", "9000-9100 IH 37 S NB"), so the two sides of a road stay two places;
+* numbered highways ("LOOP 1604", "IH 10", "US 281", "FM 78", "SH 151",
+  "SPUR 53"): the number is part of the name, never a unit ("6300 N LOOP 1604 E");
+* no word is dropped: where scourgify would read trailing words as a city or
+  state ("100 SALADO CREEK GREENWAY NORTH") the street line is normalised by
+  Beacon's word rules instead ("100 SALADO CREEK GREENWAY N": only a leading
+  or trailing direction and a trailing street type are abbreviated).
 """
 
 from __future__ import annotations
@@ -101,9 +110,11 @@ _DIRECTIONS = {
 _DIRECTION_SET = set(_DIRECTIONS) | set(_DIRECTIONS.values())
 _UNIT_WORDS = "APARTMENT|APT|UNIT|SUITE|STE|ROOM|RM|SPACE|SPC|LOT|TRAILER|TRLR|NUMBER|NO|NUM|#"
 # A designator word needs a space, a "#" or a digit after it: "VISTA DEL NORTE"
-# is a street, not unit "RTE" of "VISTA DEL" ("NO" is a designator).
+# is a street, not unit "RTE" of "VISTA DEL" ("NO" is a designator). Repeated
+# designators ("APT NO 4", "APT APT 4") are one: split once, the key would still
+# hold a designator that the display's own split takes off.
 _UNIT_RE = re.compile(
-    rf"(?:^|\s)(?:(?:{_UNIT_WORDS})\.?(?:\s*#\s*|\s+|(?=\d))|#\s*)([A-Z0-9][A-Z0-9-]*)$"
+    rf"(?:^|\s)(?:(?:{_UNIT_WORDS})\.?(?:\s*#\s*|\s+|(?=\d))|#\s*)+([A-Z0-9][A-Z0-9-]*)$"
 )
 _INTERSECTION_RE = re.compile(r"\s*(?:/|&|@|\bAND\b|\bAT\b)\s*")
 # Names with "AND"/"&" inside that are one place, not two streets.
@@ -117,6 +128,8 @@ _RANGE_RE = re.compile(r"^(\d+)\s*-\s*(\d+)\s+(.+)$")
 _HOUSE_RE = re.compile(r"^\d+[A-Z]?\s+\S")
 _JUNK_RE = re.compile(r"[^A-Z0-9#&/@\-\s]")
 _SPACES_RE = re.compile(r"\s+")
+_TRAILING_PUNCTUATION_RE = re.compile(r"(?:\s+[^A-Z0-9\s]+)+$")
+_LEFTOVER_DESIGNATOR_RE = re.compile(r"#|\bUNIT\b")
 _DIRECTION_WORDS = (
     "N|S|E|W|NE|NW|SE|SW|NORTH|SOUTH|EAST|WEST|NORTHEAST|NORTHWEST|SOUTHEAST|SOUTHWEST"
 )
@@ -127,6 +140,18 @@ _AVENUE_PREFIX_RE = re.compile(
     rf"^(\d+[A-Z]?\s+(?:(?:{_DIRECTION_WORDS})\s+)?)(?:AVE|AV|AVEN)\s+(?=\S)"
 )
 _AVENUE_WORDS = {"AVENUE", "AVE", "AV", "AVEN"}
+# A trailing carriageway ("IH 37 S NB"). scourgify reads it as a unit ("UNIT NB") in
+# some contexts and as part of the street in others ("NW LOOP 410 EB"), so it is
+# taken off before parsing and put back after: one spelling, and never a unit
+# that a block would drop (merging the two sides of a freeway).
+_CARRIAGEWAY_RE = re.compile(r"^(\d+[A-Z]?\s+\S.*?)\s+(NB|SB|EB|WB)$")
+# Words that name a numbered highway ("LOOP 1604", "US HWY 281", "FM 78").
+# scourgify sometimes takes the number for a unit ("6300 N LOOP" + "UNIT 1604 E").
+_HIGHWAY_WORDS = "LOOP|LP|IH|I|INTERSTATE|US|HWY|HIGHWAY|FM|RM|SH|SR|STHY|SPUR|RT|RTE|ROUTE|CR|PR"
+_HIGHWAY_END_RE = re.compile(rf"\s(?:{_HIGHWAY_WORDS})$")
+_SCOURGIFY_UNIT_RE = re.compile(rf"^(?:(?:{_UNIT_WORDS})\s*)+(\d+[A-Z]?)(?=\s|$)")
+_TOKEN_RE = re.compile(r"[A-Z0-9]+")
+_LONE_DASH_RE = re.compile(r"(?<!\S)-+(?!\S)")
 
 
 def _clean(text: str) -> str:
@@ -164,20 +189,55 @@ def _split_unit(text: str) -> tuple[str, str]:
     return street, f"#{match.group(1)}"
 
 
+def _word_rules_line(line: str) -> str:
+    """Beacon's own word rules for "<number> <street>" (the number left alone)."""
+    # A lone "-" is no word (scourgify drops it too: kept, the display would read otherwise).
+    line = _SPACES_RE.sub(" ", _LONE_DASH_RE.sub(" ", line)).strip()
+    match = _NUMBERED_RE.match(line)
+    if not match:
+        return normalize_street_name(line)
+    return f"{match.group(1)} {normalize_street_name(match.group(2))}"
+
+
 def _normalize_street_line(line: str) -> str:
     """Normalise "123 North Main Street" with scourgify, falling back to word rules."""
+    carriageway = _CARRIAGEWAY_RE.match(line)
+    if carriageway:
+        return f"{_normalize_street_line(carriageway.group(1))} {carriageway.group(2)}"
     line = _AVENUE_PREFIX_RE.sub(r"\1AVENUE ", line)
     try:
         record = normalize_address_record(line)
     except (AddressNormalizationError, ValueError, TypeError, KeyError, IndexError):
-        return normalize_street_name(line)
+        return _word_rules_line(line)
+    if record.get("city") or record.get("state") or record.get("postal_code"):
+        # scourgify took trailing words for a city or state ("100 SALADO CREEK GREENWAY
+        # NORTH" -> "100 SALADO CRK", city "GREENWAY", state "NORTH"); dropping them merges
+        # different places. Folding them back would keep the rest of its guess, which
+        # is wrong in the same breath ("VIA LA CANTERA" -> "VIA LN" + "CANTERA",
+        # "SALADO CRK GREENWAY NORTH"), and the key would then depend on how the words
+        # after the split were spelled. Beacon's word rules keep every word and
+        # abbreviate only where they are sure (a leading or trailing direction, a
+        # trailing street type), and give the same line back when the key is parsed again.
+        return _word_rules_line(line)
     street = (record.get("address_line_1") or "").strip()
     extra = (record.get("address_line_2") or "").strip()
     if extra:
+        number = _SCOURGIFY_UNIT_RE.match(extra)
+        if (
+            number
+            and _HIGHWAY_END_RE.search(street)
+            and re.search(rf"\b(?:{_HIGHWAY_WORDS})\s+{number.group(1)}\b", line)
+        ):
+            # "6300 N LOOP" + "UNIT 1604 E": the "unit" is the highway's number.
+            extra = extra[number.start(1) :]
         # scourgify found a unit we did not: fold it into the street line for
         # the caller to split again with Beacon's own designator rules.
         street = f"{street} {extra}"
-    return _SPACES_RE.sub(" ", street) or normalize_street_name(line)
+    street = _SPACES_RE.sub(" ", street)
+    if len(_TOKEN_RE.findall(street)) < len(_TOKEN_RE.findall(line)):
+        # Some other word went missing: better unabbreviated than lost.
+        return _word_rules_line(line)
+    return street or _word_rules_line(line)
 
 
 _NUMBERED_RE = re.compile(r"^(\d+[A-Z]?) (.+)$")
@@ -228,7 +288,7 @@ def normalize_address(raw: str) -> NormalizedAddress:
     return result
 
 
-def _normalize_clean(text: str) -> NormalizedAddress:
+def _normalize_clean(text: str, *, again: bool = False) -> NormalizedAddress:
     """Classify and normalise already-cleaned text (upper case, no stray punctuation)."""
     for phrase, replacement in _PHRASES:
         text = phrase.sub(replacement, text)
@@ -264,15 +324,28 @@ def _normalize_clean(text: str) -> NormalizedAddress:
 
     base, unit = _split_unit(text)
     if _HOUSE_RE.match(base):
-        street_line = _numbered_line(base)
-        street_line, extra_unit = _split_unit(street_line)
-        unit = unit or extra_unit
+        # Punctuation scourgify moved to the end ("0 IH A#" -> "0 IH" + "UNIT A #") would hide
+        # the unit from the split here but not from the one the display goes through.
+        street_line = _TRAILING_PUNCTUATION_RE.sub("", _numbered_line(base))
+        if not unit:
+            street_line, unit = _split_unit(street_line)
+        # else: a second "unit" scourgify sees ("0 00 0" + "#0": it reads the last "0" as
+        # "UNIT 0") is a word of the street; dropped, "0 00 0 #0" would not read back.
         # A "#" left inside the street ("0 #AA 1": the unit was the trailing "1") is noise;
-        # kept, the display would parse back to another key.
-        street_line = _SPACES_RE.sub(" ", street_line.replace("#", " ")).strip()
+        # kept, the display would parse back to another key. So is scourgify's "UNIT" where
+        # no single value follows it ("0 AA A A" -> "0 AA" + "UNIT A A"): it is the same
+        # "#" once the display is parsed again.
+        cleaned = _SPACES_RE.sub(" ", _LEFTOVER_DESIGNATOR_RE.sub(" ", street_line)).strip()
+        if cleaned != street_line and not again:
+            # Without the noise scourgify may read the rest otherwise ("0 #AA A" -> "0 AA A",
+            # then "0 AA" + "UNIT A"): read it once more, as its display will be read.
+            return _normalize_clean(f"{cleaned} {unit}".strip(), again=True)
+        street_line = cleaned
         key = f"{street_line} {unit}".strip()
+        # Nothing but the number left ("0 #"): the display reads back as a named place.
+        kind = KIND_PREMISE if _HOUSE_RE.match(street_line) else KIND_PLACE
         return NormalizedAddress(
-            key=key, kind=KIND_PREMISE, street_line=street_line, unit=unit, display=key
+            key=key, kind=kind, street_line=street_line, unit=unit, display=key
         )
 
     name = normalize_street_name(base)

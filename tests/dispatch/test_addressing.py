@@ -22,6 +22,7 @@ from dispatch.addressing import (
     KIND_PREMISE,
     KIND_RANGE,
     AddressError,
+    block_key,
     normalize_address,
 )
 from tests.paths import CFS_DIR
@@ -127,6 +128,142 @@ def test_kind_and_key(raw: str, kind: str, expected: str) -> None:
 )
 def test_designator_words_inside_names(raw: str, expected: str) -> None:
     assert key(raw) == expected
+
+
+# --- freeway carriageways, numbered highways, words scourgify takes for a city -----------
+
+CARRIAGEWAYS = ("NB", "SB", "EB", "WB")
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "expected"),
+    [
+        ("9000 Ih 37 S Nb", KIND_PREMISE, "9000 IH 37 S NB"),
+        ("9000 BLK IH 37 S NB", KIND_BLOCK, "9000 BLOCK IH 37 S NB"),
+        ("90XX block of IH 37 S SB", KIND_BLOCK, "9000 BLOCK IH 37 S SB"),
+        ("9000-9100 Ih 37 S Sb", KIND_RANGE, "9000-9100 IH 37 S SB"),
+        ("100 Blk Us Hwy 90 W Wb", KIND_BLOCK, "100 BLOCK US HWY 90 W WB"),
+        ("13426-13698 Wurzbach Parkway Eb", KIND_RANGE, "13426-13698 WURZBACH PKWY EB"),
+        ("1000 Nw Loop 410 Wb", KIND_PREMISE, "1000 NW LOOP 410 WB"),
+        ("100 N Loop 1604 E Eb", KIND_PREMISE, "100 N LOOP 1604 E EB"),
+    ],
+)
+def test_carriageway_is_part_of_the_street(raw: str, kind: str, expected: str) -> None:
+    # scourgify reads a trailing NB/SB/EB/WB as "UNIT NB"; the block branch then dropped it
+    # and merged the two sides of a freeway. It is the street's, in every branch.
+    result = normalize_address(raw)
+    assert (result.kind, result.key, result.unit) == (kind, expected, "")
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["9000 IH 37 S {}", "9000 BLK IH 37 S {}", "9000-9100 IH 37 S {}", "10300 US HWY 281 N {}"],
+)
+def test_opposite_carriageways_do_not_merge(template: str) -> None:
+    keys = {key(template.format(c)) for c in CARRIAGEWAYS} | {key(template.format(""))}
+    assert len(keys) == len(CARRIAGEWAYS) + 1, keys
+
+
+def test_carriageway_premise_and_block_share_a_block() -> None:
+    premise = normalize_address("9012 IH 37 S NB")
+    block = normalize_address("9000 BLK IH 37 S NB")
+    assert block_key(premise.kind, premise.street_line) == block.key == "9000 BLOCK IH 37 S NB"
+    other_side = normalize_address("9012 IH 37 S SB")
+    assert block_key(other_side.kind, other_side.street_line) == "9000 BLOCK IH 37 S SB"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("6300 N Loop 1604 E", "6300 N LOOP 1604 E"),
+        ("1900 S LOOP 1604 E", "1900 S LOOP 1604 E"),
+        ("5500 Loop 1604 W", "5500 LOOP 1604 W"),
+        ("100 Nw Loop 410", "100 NW LOOP 410"),
+        ("10000 Ih 10 W", "10000 IH 10 W"),
+        ("10000 Us 281 N", "10000 US 281 N"),
+        ("10000 Us Hwy 281 N", "10000 US HWY 281 N"),
+        ("1100 Fm 78", "1100 FM 78"),
+        ("10100 State Hwy 151", "10100 STATE HWY 151"),
+        ("10100 Sh 151 E", "10100 SH 151 E"),
+        ("900 Spur 53", "900 SPUR 53"),
+        ("13500 Fm 1560 N", "13500 FM 1560 N"),
+    ],
+)
+def test_numbered_highway_is_not_a_unit(raw: str, expected: str) -> None:
+    result = normalize_address(raw)
+    assert (result.kind, result.key, result.unit) == (KIND_PREMISE, expected, "")
+    # Same spelling whatever the house number (the street is parsed once behind a probe).
+    street = expected.split(" ", 1)[1]
+    for n in (1, 100, 12345, 99999):
+        assert key(f"{n} {raw.split(' ', 1)[1]}") == f"{n} {street}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("6300 N Loop 1604 E Apt 4", "6300 N LOOP 1604 E #4"),  # a real unit after the number
+        ("100 N Loop Apt 4", "100 N LOOP #4"),  # a street named Loop, with a unit
+        ("100 N Loop Unit 1604", "100 N LOOP #1604"),  # a designator the caller wrote
+    ],
+)
+def test_units_next_to_highway_words_are_still_units(raw: str, expected: str) -> None:
+    assert key(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("100 SALADO CREEK GREENWAY NORTH", "100 SALADO CREEK GREENWAY N"),
+        ("100 Salado Creek Greenway South", "100 SALADO CREEK GREENWAY S"),
+        ("5700 BANDERA RD [ROW]", "5700 BANDERA RD ROW"),
+        ("7500 MARBACH RD [AUTOZONE (MARBACH)]", "7500 MARBACH RD AUTOZONE MARBACH"),
+        ("50 Culebra Creek Greenway Tributary", "50 CULEBRA CREEK GREENWAY TRIBUTARY"),
+        ("6100 Via La Cantera", "6100 VIA LA CANTERA"),  # not "VIA LN", city "CANTERA"
+        ("200 N Pecos La Trinidad", "200 N PECOS LA TRINIDAD"),
+        ("0-42 LEON CREEK GREENWAY NORTH", "0-42 LEON CREEK GREENWAY N"),
+        ("600 Blk Salado Creek Greenway North", "600 BLOCK SALADO CREEK GREENWAY N"),
+    ],
+)
+def test_words_scourgify_takes_for_a_city_are_kept(raw: str, expected: str) -> None:
+    assert key(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("100 SALADO CREEK GREENWAY NORTH", "100 SALADO CREEK GREENWAY SOUTH"),
+        ("100 SALADO CREEK GREENWAY NORTH", "100 SALADO CREEK"),
+        ("5700 BANDERA RD ROW", "5700 BANDERA RD"),
+        ("7500 MARBACH RD AUTOZONE MARBACH", "7500 MARBACH RD"),
+        ("6100 Via La Cantera", "6100 Via Ln"),
+    ],
+)
+def test_words_scourgify_takes_for_a_city_keep_places_apart(a: str, b: str) -> None:
+    assert key(a) != key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("40 LEON CREEK GREENWAY NORTH", "20 Leon Creek Greenway South"),
+        ("20 CULEBRA CREEK GREENWAY", "50 Culebra Creek Greenway Tributary"),
+    ],
+)
+def test_words_scourgify_takes_for_a_city_keep_blocks_apart(a: str, b: str) -> None:
+    ra, rb = normalize_address(a), normalize_address(b)
+    assert block_key(ra.kind, ra.street_line) != block_key(rb.kind, rb.street_line)
+
+
+def test_spelled_out_trailing_direction_merges_when_scourgify_is_bypassed() -> None:
+    keys = {
+        key(v)
+        for v in (
+            "100 Salado Creek Greenway North",
+            "100 SALADO CREEK GREENWAY N",
+            "100 salado creek greenway n.",
+        )
+    }
+    assert keys == {"100 SALADO CREEK GREENWAY N"}
 
 
 @pytest.mark.parametrize("street", ["La Quinta", "Ridge Crown", "Vista Grove", "Culebra Rd"])
@@ -273,6 +410,30 @@ def test_different_house_numbers_never_merge(n1: int, n2: int, street: tuple[str
     assert key(f"{n1} {street[0]}") != key(f"{n2} {street[0]}")
 
 
+FREEWAYS = ["IH 37 S", "IH 10 W", "US HWY 281 N", "NW LOOP 410", "N LOOP 1604 E", "WURZBACH PKWY"]
+
+
+@given(
+    number=house_numbers,
+    freeway=st.sampled_from(FREEWAYS),
+    sides=st.lists(st.sampled_from(CARRIAGEWAYS), min_size=2, max_size=2, unique=True),
+    form=st.sampled_from(["{n} {s} {c}", "{n} BLK {s} {c}", "{n}-{m} {s} {c}"]),
+    data=st.data(),
+)
+@settings(max_examples=200)
+def test_carriageways_stay_apart_in_every_form(
+    number: int, freeway: str, sides: list[str], form: str, data: st.DataObject
+) -> None:
+    results = [
+        normalize_address(respell(form.format(n=number, m=number + 98, s=freeway, c=c), data))
+        for c in sides
+    ]
+    assert results[0].key != results[1].key
+    for result, side in zip(results, sides, strict=True):
+        assert result.key.endswith(f" {side}") and result.unit == ""
+        assert normalize_address(result.display).key == result.key
+
+
 # Any printable text: whatever the key is, normalising what we display must give
 # it back, or a location found by its shown address would split in two.
 address_text = st.text(
@@ -289,6 +450,17 @@ address_text = st.text(
 @example(raw="12 MAIN ST 4")
 @example(raw="#&#AT")
 @example(raw="0.#AA.1")
+@example(raw="9000 IH 37 S NB")
+@example(raw="0 A SB NB")
+@example(raw="6300 N LOOP 1604 E")
+@example(raw="100 SALADO CREEK GREENWAY NORTH")
+@example(raw="0.0#0&")  # scourgify moves the "#" to the end: "UNIT 0 #"
+@example(raw="0 IH A#")
+@example(raw="0.00.0.0")  # the last "0" a unit, then scourgify reads the one before as one
+@example(raw="0 #")  # nothing after the number: a place, as its display reads back
+@example(raw="A APT  APT A")
+@example(raw="0 AA#A A")
+@example(raw="0 #AA A")  # without the "#", scourgify reads the "A" as a unit
 def test_idempotent_on_display(raw: str) -> None:
     try:
         first = normalize_address(raw)
@@ -353,5 +525,10 @@ def test_sample_of_san_antonio_keys_is_pinned() -> None:
         "900 S San Manuel": "900 S SAN MANUEL",
         "N0 LOOP 410 EB": "N0 LOOP 410 EB",
         "Trinity Place": "TRINITY PL",
+        "9000 Blk Ih 37 S Nb": "9000 BLOCK IH 37 S NB",
+        "10200 Ih 35 S Sb": "10200 IH 35 S SB",
+        "100-198 N Loop 1604 E": "100-198 N LOOP 1604 E",
+        "6300 N Loop 1604 E": "6300 N LOOP 1604 E",
+        "100 SALADO CREEK GREENWAY NORTH": "100 SALADO CREEK GREENWAY N",
     }
     assert {raw: key(raw) for raw in pinned} == pinned
