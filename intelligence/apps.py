@@ -28,7 +28,12 @@ class IntelligenceConfig(AppConfig):
         )
         # Findings feed dispatch through its context-provider hook (dispatch imports nothing of ours).
         from dispatch.context import register_context_provider, register_map_area_provider
-        from intelligence.context_provider import accepted_hotspot_areas, intelligence_flags
+        from intelligence.context_provider import (
+            accepted_hotspot_areas,
+            intelligence_flags,
+            near_repeat_zone_areas,
+        )
 
         register_context_provider(intelligence_flags)
         register_map_area_provider(accepted_hotspot_areas)
+        register_map_area_provider(near_repeat_zone_areas)

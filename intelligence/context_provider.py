@@ -1,4 +1,5 @@
-"""Intelligence flags at call intake: accepted problem locations and hotspots.
+"""Intelligence flags at call intake and areas on the live map: accepted problem locations,
+hotspots and live near-repeat risk zones.
 
 Registered with ``dispatch.context`` at start-up (dispatch never imports
 intelligence). Only *accepted* findings are shown: a flag a dispatcher acts on
@@ -17,9 +18,14 @@ from dispatch.context import ContextFlag
 from governance.access import can, visible_agency_ids
 from governance.choices import Action, Category
 from intelligence.choices import FindingKind, FindingStatus
+from intelligence.live_zones import circle_ring, live_risk_zones, zones_containing
 from intelligence.models import Finding
 
 HOTSPOT_RESOLUTION = 9  # the resolution the hotspot runner works on (calls' h3_r9)
+
+
+def _finding_url(finding_id: int, show: bool) -> str:
+    return f"/patterns/findings/{finding_id}/" if show else ""
 
 
 def intelligence_flags(
@@ -41,7 +47,7 @@ def intelligence_flags(
                     kind="problem_location",
                     label="Flagged problem location",
                     detail=finding.explanation[:300],
-                    url=f"/admin/intelligence/finding/{finding.pk}/change/" if show_link else "",
+                    url=_finding_url(finding.pk, show_link),
                 )
             )
     if latitude is not None and longitude is not None:
@@ -56,11 +62,23 @@ def intelligence_flags(
                         kind="hotspot",
                         label="Inside an accepted hotspot",
                         detail=finding.explanation[:300],
-                        url=f"/admin/intelligence/finding/{finding.pk}/change/"
-                        if show_link
-                        else "",
+                        url=_finding_url(finding.pk, show_link),
                     )
                 )
+        for zone in zones_containing(live_risk_zones(user), latitude, longitude)[:3]:
+            flags.append(
+                ContextFlag(
+                    kind="near_repeat",
+                    label=f"Near-repeat risk ({zone.category})",
+                    detail=(
+                        f"Within {zone.radius_m:g} m of {zone.call_type} call {zone.call_number} "
+                        f"received {zone.received_at:%Y-%m-%d %H:%M} UTC; the accepted "
+                        f"near-repeat pattern puts this area at raised risk until "
+                        f"{zone.expires_at:%Y-%m-%d %H:%M} UTC."
+                    ),
+                    url=_finding_url(zone.finding_id, show_link),
+                )
+            )
     return flags
 
 
@@ -89,3 +107,19 @@ def accepted_hotspot_areas(user: Any) -> list[dict[str, Any]]:
             }
         )
     return areas
+
+
+def near_repeat_zone_areas(user: Any) -> list[dict[str, Any]]:
+    """Live near-repeat risk zones for the live map, one circle per recent call."""
+    return [
+        {
+            "kind": "near_repeat",
+            "label": f"Near-repeat risk ({zone.category})",
+            "detail": (
+                f"{zone.radius_m:g} m around {zone.call_type} call {zone.call_number} until "
+                f"{zone.expires_at:%Y-%m-%d %H:%M} UTC"
+            ),
+            "rings": [circle_ring(zone.latitude, zone.longitude, zone.radius_m)],
+        }
+        for zone in live_risk_zones(user)
+    ]

@@ -64,7 +64,9 @@
     setAreas(areas) {
       this.areas.clearLayers();
       for (const a of areas) {
-        const poly = L.polygon(a.rings, { color: "#b37feb", weight: 2, fillOpacity: 0.12, interactive: true });
+        // Near-repeat risk zones in orange; hotspots and other areas in purple.
+        const colour = a.kind === "near_repeat" ? "#ff9f1a" : "#b37feb";
+        const poly = L.polygon(a.rings, { color: colour, weight: 2, fillOpacity: 0.12, interactive: true, className: `area-${a.kind}` });
         poly.bindTooltip(`${a.label}: ${a.detail || ""}`);
         this.areas.addLayer(poly);
       }

@@ -108,3 +108,75 @@ def test_accepted_hotspots_are_drawn_on_the_live_map_and_proposed_ones_are_not(
     assert len(ring) >= 6  # seven merged hexagons outline one ring
     lats = [p[0] for p in ring]
     assert min(lats) < LAT < max(lats)
+
+
+# --- live near-repeat risk zones --------------------------------------------------------------
+
+
+def _burglary(agency, actor, *, lat, lon, received_at=None):
+    call = services.call_create(
+        agency=agency,
+        actor=actor,
+        call_type=CallType.objects.get(code="BURG-RES"),
+        address="300 Birch St",
+        latitude=lat,
+        longitude=lon,
+    )
+    if received_at is not None:
+        type(call).objects.filter(pk=call.pk).update(received_at=received_at)
+    return call
+
+
+def _near_repeat(agency, *, status=FindingStatus.ACCEPTED):
+    finding = _finding(
+        agency,
+        kind=FindingKind.NEAR_REPEAT,
+        status=status,
+        cells=["nearrepeat"],
+        text="Burglary pairs within 200 m and 7 days: Knox ratio 3.1.",
+    )
+    finding.statistics = {
+        "category": "burglary",
+        "call_types": ["BURG-COM", "BURG-RES"],
+        "zone_radius_m": 200.0,
+        "zone_days": 14.0,
+    }
+    finding.save(update_fields=["statistics"])
+    return finding
+
+
+def test_a_new_burglary_raises_a_zone_at_once_under_an_accepted_pattern(client, cast, agency):
+    pattern = _near_repeat(agency)
+    call = _burglary(agency, cast["dispatcher"], lat=LAT, lon=LON)
+    client.force_login(cast["supervisor"])
+    # 111 m north: inside the 200 m zone; 1.1 km north: outside.
+    (flag,) = _context(client, lat=LAT + 0.001, lon=LON)["flags"]
+    assert flag["kind"] == "near_repeat" and flag["label"] == "Near-repeat risk (burglary)"
+    assert call.number in flag["detail"] and "200 m" in flag["detail"]
+    assert flag["url"] == f"/patterns/findings/{pattern.pk}/"
+    assert _context(client, lat=LAT + 0.01, lon=LON)["flags"] == []
+    (area,) = client.get("/console/snapshot.json").json()["areas"]
+    assert area["kind"] == "near_repeat" and call.number in area["detail"]
+    ring = area["rings"][0]
+    assert ring[0] == ring[-1] and len(ring) == 25
+    lats = [p[0] for p in ring]
+    assert max(lats) - LAT == pytest.approx(200 / 111_320, rel=1e-3)
+
+
+def test_no_zone_without_an_accepted_pattern_after_the_lifetime_or_for_another_agency(
+    client, cast, agency
+):
+    client.force_login(cast["dispatcher"])
+    _burglary(agency, cast["dispatcher"], lat=LAT, lon=LON)
+    proposed = _near_repeat(agency, status=FindingStatus.PROPOSED)
+    assert _context(client, lat=LAT, lon=LON)["flags"] == []
+    Finding.objects.filter(pk=proposed.pk).update(status=FindingStatus.ACCEPTED)
+    assert [f["kind"] for f in _context(client, lat=LAT, lon=LON)["flags"]] == ["near_repeat"]
+    type(proposed).objects.filter(pk=proposed.pk).update(agency=AgencyFactory(code="neighbour"))
+    assert _context(client, lat=LAT, lon=LON)["flags"] == []
+    Finding.objects.filter(pk=proposed.pk).update(agency=agency)
+    from dispatch.models import Call
+
+    Call.objects.update(received_at=timezone.now() - dt.timedelta(days=15))
+    assert _context(client, lat=LAT, lon=LON)["flags"] == []
+    assert client.get("/console/snapshot.json").json()["areas"] == []
