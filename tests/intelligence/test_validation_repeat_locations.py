@@ -28,7 +28,10 @@ calling ``dispatch.addressing`` or the profile:
   blocks "<n> BLK|BLOCK [OF] <street>" and "<n>XX <street>" -> "<hundred> BLOCK <street>";
   ranges "<a> - <b> <street>" -> "<a>-<b> <street>"; a trailing unit designator (APT, UNIT,
   STE, NO, #, ...) -> "#<value>"; "<n> AVENUE X" -> "<n> AVE X"; spelled-out directions and
-  street types (USPS Publication 28, the subset Beacon lists) abbreviated;
+  street types (USPS Publication 28, the subset Beacon lists) abbreviated; every other word
+  kept - a freeway carriageway ("IH 37 S NB") and a numbered highway's number ("N LOOP 1604
+  E") are part of the street, not a unit, and trailing words are never dropped (scourgify
+  would take "GREENWAY NORTH" of "SALADO CREEK GREENWAY NORTH" for a city and state);
 * the block of a house-number address: "<n>[A-Z] <street> [#unit]" ->
   "<n // 100 * 100> BLOCK <street>"; a block address is its own block.
 
@@ -39,11 +42,12 @@ every Beacon location and every pandas place are matched through the incident nu
 their calls, and each must correspond to exactly one of the other, with the same calls, the
 same kind (intersection / block / range / other) and equal counts in every window.
 
-Known differences (Beacon bugs, see ``KNOWN_*`` below and the issue report): Beacon merges
-places the documented rules keep apart. ``test_counts_equal_pandas`` pins them exactly (which
-locations, and that their counts are the sums of the pandas places they merge) and requires
-exact equality everywhere else; ``test_no_location_merges_what_the_rules_keep_apart`` is the
-plain partition check and is a strict xfail until the normaliser is fixed.
+No known differences: ``test_counts_equal_pandas`` requires that no Beacon subject holds two
+pandas places, at either level, and exact equality of every count;
+``test_no_location_merges_what_the_rules_keep_apart`` is the plain partition check over every
+distinct address. (Until the normaliser was fixed, Beacon merged the two carriageways of 49
+freeway blocks - 224 at block level - and four premises that lost words scourgify read as a
+city/state; both were pinned here.)
 """
 
 from __future__ import annotations
@@ -73,31 +77,6 @@ WINDOWS = (7, 28, 90)
 BASELINE_DAYS = 365
 DAY_MS = 86_400_000
 AREA = (28.6, -99.4, 30.2, -97.6)  # the profile's service-area box: south, west, north, east
-
-# Beacon locations that merge several places the documented rules keep apart.
-# 1. Opposite carriageways of a freeway block ("9000 BLK IH 37 S NB" / "... SB"): scourgify
-#    reads NB/SB/EB/WB as a unit ("UNIT NB") and the block branch drops units.
-CARRIAGEWAY_RE = re.compile(r"^(\d+ BLOCK .+?)(?: (?:NB|SB|EB|WB))?$")
-KNOWN_CARRIAGEWAY_MERGES = {"premise": 49, "block": 224}
-# 2. Words scourgify takes for a city/state and Beacon then drops.
-KNOWN_DROPPED_WORDS = {
-    "premise": {
-        frozenset({"100 SALADO CREEK GREENWAY N", "100 SALADO CREEK GREENWAY S"}),
-        frozenset({"600 SALADO CREEK GREENWAY N", "600 SALADO CREEK GREENWAY S"}),
-        frozenset({"5700 BANDERA RD", "5700 BANDERA RD ROW"}),
-        frozenset({"7500 MARBACH RD", "7500 MARBACH RD AUTOZONE MARBACH"}),
-    },
-    "block": {
-        frozenset({"100 BLOCK SALADO CREEK GREENWAY N", "100 BLOCK SALADO CREEK GREENWAY S"}),
-        frozenset({"600 BLOCK SALADO CREEK GREENWAY N", "600 BLOCK SALADO CREEK GREENWAY S"}),
-        frozenset({"5700 BLOCK BANDERA RD", "5700 BLOCK BANDERA RD ROW"}),
-        frozenset({"7500 BLOCK MARBACH RD", "7500 BLOCK MARBACH RD AUTOZONE MARBACH"}),
-        # "40 LEON CREEK GREENWAY NORTH" and "20 Leon Creek Greenway South" -> "0 LEON CRK"
-        frozenset({"0 BLOCK LEON CREEK GREENWAY N", "0 BLOCK LEON CREEK GREENWAY S"}),
-        # "20 CULEBRA CREEK GREENWAY" and "50 Culebra Creek Greenway Tributary"
-        frozenset({"0 BLOCK CULEBRA CREEK GREENWAY", "0 BLOCK CULEBRA CREEK GREENWAY TRIBUTARY"}),
-    },
-}
 
 
 def need_inputs() -> Any:
@@ -402,16 +381,6 @@ def beacon_kind(kind: str) -> str:
     return kind if kind in ("intersection", "block", "range") else "other"
 
 
-def is_carriageway_merge(groups: frozenset[str]) -> bool:
-    roots = set()
-    for group in groups:
-        m = CARRIAGEWAY_RE.match(group)
-        if not m:
-            return False
-        roots.add(m.group(1))
-    return len(roots) == 1
-
-
 # --- the tests ---------------------------------------------------------------------------
 
 
@@ -435,12 +404,9 @@ def test_counts_equal_pandas(agency, tmp_path: Path, monkeypatch: pytest.MonkeyP
         groups_of, subjects_of = match(beacon, pandas_of)
         # No pandas group is split over two Beacon subjects.
         assert {g: s for g, s in subjects_of.items() if len(s) > 1} == {}
-        # Beacon subjects that hold several pandas groups: exactly the known bugs.
-        merged = {s: frozenset(gs) for s, gs in groups_of.items() if len(gs) > 1}
-        carriageway = {s for s, gs in merged.items() if is_carriageway_merge(gs)}
-        dropped = {gs for s, gs in merged.items() if s not in carriageway}
-        assert dropped == KNOWN_DROPPED_WORDS[level]
-        assert len(carriageway) == KNOWN_CARRIAGEWAY_MERGES[level]
+        # No Beacon subject holds several pandas groups (merges what the rules keep apart).
+        merged = {s: sorted(gs) for s, gs in groups_of.items() if len(gs) > 1}
+        assert merged == {}, f"{level}: {len(merged)} subjects merge pandas places"
         if level == "premise":
             pandas_kind = dict(zip(calls["place"], calls["kind"], strict=False))
             wrong_kind = {
@@ -456,8 +422,7 @@ def test_counts_equal_pandas(agency, tmp_path: Path, monkeypatch: pytest.MonkeyP
             assert set(got) == set(groups_of)  # the runner reads the whole file
             diff = {}
             for subject, groups in groups_of.items():
-                # A merged subject: the sum of the pandas groups it holds.
-                part = expected.loc[sorted(groups)].sum()
+                part = expected.loc[next(iter(groups))]
                 want = tuple(int(part[c]) for c in COUNT_COLUMNS)
                 if got[subject] != want:
                     diff[subject] = (got[subject], want)
@@ -469,16 +434,6 @@ def test_counts_equal_pandas(agency, tmp_path: Path, monkeypatch: pytest.MonkeyP
             assert previous > 1_000 or window != 28, (level, window, previous)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Beacon bug (dispatch/addressing.py): 53 location keys merge addresses the documented "
-        "rules keep apart - 49 freeway blocks lose their NB/SB/EB/WB carriageway (scourgify "
-        "reads it as 'UNIT NB', the block branch drops units) and 4 premises lose trailing "
-        "words scourgify parses as city/state ('100 SALADO CREEK GREENWAY NORTH' and '... "
-        "SOUTH' -> '100 SALADO CRK')"
-    ),
-)
 def test_no_location_merges_what_the_rules_keep_apart() -> None:
     """Every raw address: Beacon's location key groups exactly as the documented rules do."""
     need_inputs()
@@ -507,3 +462,10 @@ def test_no_location_merges_what_the_rules_keep_apart() -> None:
     assert {k: v for k, v in keys_by_place.items() if len(v) > 1} == {}
     merged = {k: sorted(v) for k, v in places_by_key.items() if len(v) > 1}
     assert merged == {}
+    # The check has substance: the file holds what the normaliser used to merge - freeway
+    # blocks called in on both carriageways, and trails scourgify reads as a city/state.
+    sides = located["place"].str.extract(r"^(\d+ BLOCK .+) (NB|SB|EB|WB)$").dropna()
+    assert (sides.groupby(0)[1].nunique() > 1).sum() >= 40
+    places = set(located["place"])
+    assert {"100 SALADO CREEK GREENWAY N", "100 SALADO CREEK GREENWAY S"} <= places
+    assert {"5700 BANDERA RD", "5700 BANDERA RD ROW"} <= places
