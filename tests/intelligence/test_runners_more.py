@@ -17,6 +17,7 @@ from governance.models import Agency
 from intelligence import runners, services
 from intelligence.choices import FindingKind, RunStatus
 from intelligence.models import Finding
+from intelligence.runners.trends import _rising_area_drafts as rising_area_drafts
 
 ANCHOR = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 DAYS = 90
@@ -124,8 +125,8 @@ def test_trends_label_the_stable_planted_areas_persistent(demo: DemoPlan) -> Non
     findings = list(Finding.objects.filter(kind=TREND))
     start = ANCHOR - dt.timedelta(weeks=12)
     areas = [
-        *runners.hotspots(as_of=ANCHOR, agency_id=None).drafts,
-        *runners._rising_area_drafts(ANCHOR, None, start, 28),
+        *runners.hotspots.hotspots(as_of=ANCHOR, agency_id=None).drafts,
+        *rising_area_drafts(ANCHOR, None, start, 28),
     ]
     assert {f.subject_key for f in findings} <= {f"trend:{a.subject_key}" for a in areas}
     stable = [h for h in demo.hot_areas if h.trend == "stable"]
@@ -158,7 +159,7 @@ def test_trends_label_the_emerging_planted_area_emerging(demo: DemoPlan) -> None
     assert near and all(f.statistics["label"] == "emerging" for f in near)
     assert not any(
         distance_m(a.latitude, a.longitude, park.latitude, park.longitude) < 400
-        for a in runners.hotspots(as_of=ANCHOR, agency_id=None).drafts
+        for a in runners.hotspots.hotspots(as_of=ANCHOR, agency_id=None).drafts
     )
 
 
@@ -285,7 +286,7 @@ def test_near_repeat_stays_quiet_on_pattern_free_burglaries(agency: Agency) -> N
 @pytest.mark.django_db
 def test_near_repeat_refuses_unknown_parameters(agency: Agency) -> None:
     with pytest.raises(ValueError, match="unknown radius"):
-        runners.near_repeat(as_of=ANCHOR, agency_id=agency.pk, parameters={"radius": 5})
+        runners.near_repeat.near_repeat(as_of=ANCHOR, agency_id=agency.pk, parameters={"radius": 5})
 
 
 # --- all of it ---------------------------------------------------------------------------

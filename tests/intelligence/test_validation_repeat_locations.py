@@ -65,6 +65,7 @@ from django.core.management import call_command
 
 from dispatch.models import Call, Location
 from intelligence import runners
+from intelligence.runners import repeat_locations as repeat_runner
 from tests.paths import CFS_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.validation]
@@ -291,7 +292,7 @@ def runner_levels() -> tuple[str, ...]:
 
 def runner_parameters() -> list[dict[str, Any]]:
     """All windows in one run (and no per-category tests) where the runner takes a list."""
-    defaults = runners.REPEAT_DEFAULTS
+    defaults = runners.repeat_locations.REPEAT_DEFAULTS
     if "windows_days" not in defaults:
         return [{"window_days": w} for w in WINDOWS]
     params: dict[str, Any] = {"windows_days": list(WINDOWS)}
@@ -316,18 +317,18 @@ def _subject(key: Any) -> tuple[str, Any]:
 
 def beacon_window_counts(monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, int], dict]:
     """(level, window) -> {subject: (count, previous_count, baseline_count)}, as the runner fed
-    the analysis (a spy on ``runners.analyse_repeats`` records what it returned)."""
+    the analysis (a spy on the runner module's ``analyse_repeats`` records what it returned)."""
     seen: list[Any] = []
-    real = runners.analyse_repeats
+    real = repeat_runner.analyse_repeats
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
         seen.append(result)
         return result
 
-    monkeypatch.setattr(runners, "analyse_repeats", spy)
+    monkeypatch.setattr(repeat_runner, "analyse_repeats", spy)
     for params in runner_parameters():
-        runners.repeat_locations(as_of=AS_OF, agency_id=None, parameters=params)
+        runners.repeat_locations.repeat_locations(as_of=AS_OF, agency_id=None, parameters=params)
     out: dict[tuple[str, int], dict] = {}
     for results in seen:
         for window, r in results.items():
@@ -352,7 +353,7 @@ def beacon_groups() -> dict[str, dict[str, Any]]:
     if "block" in runner_levels():
         places = Location.objects.in_bulk()
         ids = np.array([loc or 0 for _, loc in calls if loc is not None], dtype=np.int64)
-        keys = runners._place_keys("block", ids, places)
+        keys = repeat_runner._place_keys("block", ids, places)
         block_of = dict(zip(ids.tolist(), keys.tolist(), strict=True))
         groups["block"] = {
             ext: (_subject(block_of[loc])[1] if loc is not None and block_of[loc] else None)
