@@ -19,9 +19,17 @@ RUN_FINISHED = "analysis_run_finished"
 FINDING_EVENT_TYPES = frozenset({RUN_FINISHED})
 
 
+# Tasking events ("assignment.issued", ...) travel through the same groups; the consumer sends the
+# agency copy only to those who may see the agency's assignments, the unit/user copy to assignees.
+ASSIGNMENT_EVENT_PREFIX = "assignment."
+
+
 def event_category(event: dict[str, Any]) -> str:
     """The data category whose view rights decide who may receive ``event``."""
-    return Category.FINDING if event.get("type") in FINDING_EVENT_TYPES else Category.CALL
+    kind = str(event.get("type", ""))
+    if kind.startswith(ASSIGNMENT_EVENT_PREFIX):
+        return Category.ASSIGNMENT
+    return Category.FINDING if kind in FINDING_EVENT_TYPES else Category.CALL
 
 
 def agency_group(agency_id: int) -> str:
@@ -32,6 +40,11 @@ def agency_group(agency_id: int) -> str:
 def unit_group(unit_id: int) -> str:
     """The devices signed in for one unit."""
     return f"unit.{unit_id}"
+
+
+def user_group(user_id: int) -> str:
+    """Every device one person is signed in on (assignments made to them by name)."""
+    return f"user.{user_id}"
 
 
 class CallEventPayload(TypedDict):

@@ -1,0 +1,60 @@
+"""Realtime events of the tasking domain: "an assignment changed", for devices and the board.
+
+Only ``services`` call this, and only through ``publish_on_commit``. Events carry ids and status
+only; a device or board that receives one re-reads through the access-checked API, and every
+event is also a row ``assignments/pending/`` lists again, so a lost push loses nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from beacon_core.realtime import publish_on_commit
+from dispatch.realtime import agency_group, unit_group, user_group
+from tasking.choices import AssignmentStatus
+
+AssignmentEventType = Literal[
+    "assignment.created",
+    "assignment.issued",
+    "assignment.acknowledged",
+    "assignment.started",
+    "assignment.finished",
+    "assignment.cancelled",
+    "assignment.reported",
+]
+
+
+class AssignmentEventPayload(TypedDict):
+    type: AssignmentEventType
+    assignment_id: int
+    agency_id: int
+    status: str
+    version: int
+    unit_id: int | None
+    user_id: int | None
+
+
+def assignment_groups(assignment: Any) -> list[str]:
+    """The agency's board, plus the assignee's devices once the assignment has left draft."""
+    groups = [agency_group(assignment.agency_id)]
+    if assignment.status == AssignmentStatus.DRAFT:
+        return groups  # a draft is the supervisor's business only
+    if assignment.assignee_unit_id:
+        groups.append(unit_group(assignment.assignee_unit_id))
+    elif assignment.assignee_user_id:
+        groups.append(user_group(assignment.assignee_user_id))
+    return groups
+
+
+def publish_assignment(kind: AssignmentEventType, assignment: Any) -> None:
+    """Tell the board and the assignee's devices that an assignment changed (after commit)."""
+    payload: AssignmentEventPayload = {
+        "type": kind,
+        "assignment_id": assignment.pk,
+        "agency_id": assignment.agency_id,
+        "status": assignment.status,
+        "version": assignment.version,
+        "unit_id": assignment.assignee_unit_id,
+        "user_id": assignment.assignee_user_id,
+    }
+    publish_on_commit(assignment_groups(assignment), payload)

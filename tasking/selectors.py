@@ -1,0 +1,123 @@
+"""Reads for the execution board, the devices and the issue form. Each applies access rules."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from dispatch.geo import valid_point
+from intelligence.choices import FindingKind
+from intelligence.models import Finding
+from tasking.choices import PENDING_STATUSES
+from tasking.models import Assignment, AssignmentEvent
+from tasking.permissions import assignments_visible_to, own_assignments_q
+
+DEFAULT_RADIUS_M = 250.0
+
+
+def assignment_list(*, user: Any) -> QuerySet[Assignment]:
+    """Assignments the user may see, newest first, with what a row shows."""
+    return (
+        assignments_visible_to(user)
+        .select_related("assignee_unit", "assignee_user", "finding")
+        .order_by("-created_at", "-id")
+    )
+
+
+def assignment_board(*, user: Any) -> QuerySet[Assignment]:
+    """The supervisors' execution board: every assignment with its timeline, by status."""
+    return assignment_list(user=user).prefetch_related(
+        Prefetch("events", queryset=AssignmentEvent.objects.select_related("actor"))
+    )
+
+
+def assignment_detail(*, user: Any, assignment_id: int) -> Assignment:
+    """One assignment with its timeline and reports (access already checked by the caller)."""
+    return (
+        assignments_visible_to(user)
+        .select_related("assignee_unit", "assignee_user", "finding", "created_by")
+        .prefetch_related(
+            Prefetch("events", queryset=AssignmentEvent.objects.select_related("actor")),
+            "reports__author",
+            "reports__observations",
+        )
+        .get(pk=assignment_id)
+    )
+
+
+def assignments_pending_for_device(*, user: Any) -> QuerySet[Assignment]:
+    """What a (re)connecting device must hold: every issued, acknowledged or in-progress
+    assignment made to the user or to a unit they are signed to (even for a supervisor, whose
+    board shows the rest). Oldest first, so the phone lists them in the order they came."""
+    own = Assignment.objects.filter(own_assignments_q(user)).values("pk")
+    return (
+        assignments_visible_to(user)
+        .filter(pk__in=own, status__in=sorted(PENDING_STATUSES))
+        .select_related("assignee_unit", "assignee_user")
+        .order_by("issued_at", "id")
+    )
+
+
+def assignment_prefill(finding: Finding | None) -> dict[str, Any]:
+    """Form defaults from a finding: its area (point + radius, or cells) and, for a time-window
+    finding, its recurring window."""
+    if finding is None:
+        return {"area": None, "windows": [], "objective": ""}
+    area: dict[str, Any] | None = None
+    # A hotspot's cells are its shape; a point finding gets a circle around it.
+    if finding.cells:
+        area = {"type": "cells", "cells": list(finding.cells)}
+    elif valid_point(finding.latitude, finding.longitude):
+        area = {
+            "type": "circle",
+            "latitude": finding.latitude,
+            "longitude": finding.longitude,
+            "radius_m": DEFAULT_RADIUS_M,
+        }
+    elif finding.location_id and valid_point(finding.location.latitude, finding.location.longitude):
+        area = {
+            "type": "circle",
+            "latitude": finding.location.latitude,
+            "longitude": finding.location.longitude,
+            "radius_m": DEFAULT_RADIUS_M,
+        }
+    return {
+        "area": area,
+        "windows": _windows_prefill(finding),
+        "objective": finding.explanation[:500],
+    }
+
+
+def _windows_prefill(finding: Finding) -> list[dict[str, Any]]:
+    """A time-window finding's hours as a 4-week weekly window, in the JSON form documented in
+    ``tasking/analysis/schedule.py`` (built here by hand until that module is committed; then
+    ``schedule.suggest_from_statistics`` should replace this)."""
+    stats = finding.statistics or {}
+    if finding.kind != FindingKind.TIME_WINDOW:
+        return []
+    days, start, end = stats.get("days"), stats.get("start_hour"), stats.get("end_hour")
+    if not (isinstance(days, list) and isinstance(start, int) and isinstance(end, int)):
+        return []
+    weekdays = sorted({d for d in days if isinstance(d, int) and 0 <= d < 7})
+    if not weekdays or not (0 <= start < 24 and 0 <= end < 24):
+        return []
+    hours = stats.get("n_hours") if isinstance(stats.get("n_hours"), int) else (end - start) % 24
+    zone = stats.get("time_zone") or finding.agency.time_zone
+    try:
+        today = timezone.now().astimezone(ZoneInfo(zone)).date()
+    except (KeyError, ValueError):
+        return []
+    return [
+        {
+            "kind": "weekly",
+            "weekdays": weekdays,
+            "start": f"{start:02d}:00",
+            "duration_minutes": (hours or 24) * 60,
+            "first_date": today.isoformat(),
+            "weeks": 4,
+            "time_zone": zone,
+        }
+    ]
