@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("governance.api.urls")),
     path("", include("dispatch.api.urls")),
     path("", include("intelligence.api.urls")),
+    path("", include("tasking.api.urls")),
 ]

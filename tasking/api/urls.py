@@ -1,0 +1,10 @@
+"""REST routes of the tasking domain (mounted under /api/v1/)."""
+
+from rest_framework.routers import SimpleRouter
+
+from tasking.api import views
+
+router = SimpleRouter()
+router.register("assignments", views.AssignmentViewSet, basename="assignment")
+
+urlpatterns = router.urls
