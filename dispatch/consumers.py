@@ -13,7 +13,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dispatch.realtime import agency_group, event_category, unit_group
+from dispatch.realtime import (
+    agency_group,
+    event_category,
+    receives_agency_copy,
+    unit_group,
+    user_group,
+)
 from governance.access import can, visible_agency_ids
 from governance.choices import Action, Category
 
@@ -21,24 +27,29 @@ MAX_INBOUND_BYTES = 4_096
 
 
 class DispatchConsumer(AsyncWebsocketConsumer):
-    """Live feed of call and unit changes for consoles and field devices, and of finished
-    analysis runs for the patterns dashboard."""
+    """Live feed of call and unit changes for consoles and field devices, of finished
+    analysis runs for the patterns dashboard, and of assignments for the assignee's devices
+    (unit and user groups) and the supervisors' execution board (agency group)."""
 
     groups_joined: list[str]
     # Per data category (call, finding): the agencies whose events this user may receive;
     # None means every agency. A category missing here receives nothing.
     visible: dict[str, set[int] | None]
+    # Categories whose agency-group copies this connection may receive (see receives_agency_copy);
+    # field staff receive assignments only through their own unit and user groups.
+    agency_copies: set[str]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self._refuse(4401)
             return
-        visible, unit_ids = await self._authorise(user)
+        visible, unit_ids, agency_copies = await self._authorise(user)
         if not visible:
             await self._refuse(4403)
             return
         self.visible = visible
+        self.agency_copies = agency_copies
         every = any(agencies is None for agencies in visible.values())
         union = set().union(*(a for a in visible.values() if a is not None))
         self.groups_joined = [agency_group(a) for a in sorted(union)]
@@ -50,6 +61,8 @@ class DispatchConsumer(AsyncWebsocketConsumer):
             )()
             self.groups_joined = [agency_group(a) for a in ids]
         self.groups_joined += [unit_group(u) for u in unit_ids]
+        if Category.ASSIGNMENT in visible:
+            self.groups_joined.append(user_group(user.pk))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -62,23 +75,26 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         sees only 1006 and cannot tell "sign in again" (4401) or "not allowed"
         (4403) from a network failure worth retrying.
         """
-        self.groups_joined, self.visible = [], {}
+        self.groups_joined, self.visible, self.agency_copies = [], {}, set()
         await self.accept()
         await self.close(code=code)
 
     @database_sync_to_async
-    def _authorise(self, user: Any) -> tuple[dict[str, set[int] | None], list[int]]:
-        """The categories (calls, findings) whose events the user may receive, and their units.
+    def _authorise(self, user: Any) -> tuple[dict[str, set[int] | None], list[int], set[str]]:
+        """The categories (calls, findings, assignments) whose events the user may receive, their
+        units, and the categories whose agency-wide copies they may receive.
 
         Someone who may view findings but not calls (an analyst-only role) connects for the
-        finished-run events alone; someone who may view neither is refused.
+        finished-run events alone; someone who may view none of them is refused.
         """
         visible: dict[str, set[int] | None] = {}
-        for category in (Category.CALL, Category.FINDING):
+        for category in (Category.CALL, Category.FINDING, Category.ASSIGNMENT):
             if can(user, Action.VIEW, category):
                 visible[category] = visible_agency_ids(user, category)
-        unit_ids = list(user.units.values_list("id", flat=True)) if Category.CALL in visible else []
-        return visible, unit_ids
+        own_units = Category.CALL in visible or Category.ASSIGNMENT in visible
+        unit_ids = list(user.units.values_list("id", flat=True)) if own_units else []
+        agency_copies = {c for c in visible if receives_agency_copy(user, c)}
+        return visible, unit_ids, agency_copies
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
@@ -124,12 +140,16 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         if allowed is not None and agency_id not in allowed:
             return
         group = message.get("group", "")
-        if (
-            group.startswith("unit.")
-            and isinstance(agency_id, int)
+        own_agency_copy = (
+            isinstance(agency_id, int)
             and agency_group(agency_id) in self.groups_joined
-        ):
-            # Unit events go to the agency group and the unit group; a device in
+            and category in self.agency_copies
+        )
+        if group.startswith("dispatch.agency."):
+            if category not in self.agency_copies:
+                return  # e.g. a field device: other units' assignments are not its business
+        elif own_agency_copy:
+            # Unit/user events go to the agency group and the unit or user group; a device in
             # both gets the agency copy, so this one would be a duplicate.
             return
         await self.send(text_data=json.dumps(event))

@@ -5,6 +5,7 @@ Only services call these, and only through ``publish_on_commit``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
 from beacon_core.realtime import publish_on_commit
@@ -30,6 +31,26 @@ def event_category(event: dict[str, Any]) -> str:
     if kind.startswith(ASSIGNMENT_EVENT_PREFIX):
         return Category.ASSIGNMENT
     return Category.FINDING if kind in FINDING_EVENT_TYPES else Category.CALL
+
+
+# Who receives the agency-wide copy of a category's events. The app owning a category registers
+# its rule (tasking: only those who may see the whole agency's assignments), so dispatch imports
+# no later app. Calls and findings go to everyone who may view them; any other category without
+# a rule goes to nobody (fail closed).
+_agency_audience: dict[str, Callable[[Any], bool]] = {}
+
+
+def register_agency_audience(category: str, rule: Callable[[Any], bool]) -> None:
+    """Let the owner of ``category`` decide who gets its events through the agency group."""
+    _agency_audience[category] = rule
+
+
+def receives_agency_copy(user: Any, category: str) -> bool:
+    """Whether ``user``'s connections get ``category`` events sent to their agencies' group."""
+    rule = _agency_audience.get(category)
+    if rule is None:
+        return category in (Category.CALL, Category.FINDING)
+    return rule(user)
 
 
 def agency_group(agency_id: int) -> str:
