@@ -109,7 +109,13 @@
     box.dataset.state = s;
     box.textContent = { connecting: "Connecting…", live: "Live", reconnecting: "Offline — reconnecting…", denied: "Not authorised" }[s] || s;
   }
-  const socket = new LiveSocket(config.urls.ws, { onState: setConn, onResync: refresh, onEvent: refreshSoon });
+  // Other scripts of this page (field-assignments.js) listen for the same feed instead of opening a second socket.
+  const announce = (name, detail) => window.dispatchEvent(new CustomEvent(name, { detail }));
+  const socket = new LiveSocket(config.urls.ws, {
+    onState: setConn,
+    onResync: () => { refresh(); announce("beacon:resync"); },
+    onEvent: (event) => { if (!String(event.type).startsWith("assignment.")) refreshSoon(); announce("beacon:event", event); },
+  });
   window.beaconField = { socket, refresh, state };
   socket.connect();
   setInterval(refresh, 60000);
