@@ -47,4 +47,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {"kinds": ["hotspots", "repeat_locations"]},
         "options": {"expires": 2 * HOUR, "queue": "default"},
     },
+    # 0 4 * * *  (04:00 local, daily, after the nightly analyses): did the calls fall at the
+    # places accepted 28+ days ago? Expires after 20 h (period 24 h).
+    "outcomes: accepted findings due for evaluation, daily": {
+        "task": "intelligence.evaluate_due_outcomes",
+        "schedule": crontab(minute="0", hour="4"),
+        "kwargs": {},
+        "options": {"expires": 20 * HOUR, "queue": "analysis"},
+    },
 }

@@ -177,3 +177,52 @@ class FindingDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding_id}: {self.decision} by {self.reviewer_id}"
+
+
+class FindingOutcome(models.Model):
+    """Did the calls fall? One before/after evaluation of a finding's place after a response.
+
+    The target is the finding's subject (its location, or its H3 cells); the buffer is the ring
+    of cells around it (where displaced calls would go); the control is the rest of the agency's
+    calls. Before and after are equal-length periods either side of ``period_start``.
+    """
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="outcomes")
+    period_start = models.DateTimeField(help_text="When the response began (after starts here).")
+    period_end = models.DateTimeField(help_text="End of the after period.")
+    before_start = models.DateTimeField()
+    target_before = models.PositiveIntegerField()
+    target_after = models.PositiveIntegerField()
+    buffer_before = models.PositiveIntegerField()
+    buffer_after = models.PositiveIntegerField()
+    control_before = models.PositiveIntegerField()
+    control_after = models.PositiveIntegerField()
+    statistics = models.JSONField(default=dict, blank=True)
+    verdict = models.CharField(max_length=24)
+    explanation = models.TextField()
+    evaluated_at = models.DateTimeField()
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: the scheduled evaluation.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(before_start__lt=models.F("period_start"))
+                & Q(period_start__lt=models.F("period_end")),
+                name="outcome_periods_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["fell", "rose", "no clear change", "too few calls"]),
+                name="outcome_verdict_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["finding", "evaluated_at"], name="outcome_finding_time")]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id}: {self.verdict} ({self.period_start:%Y-%m-%d})"

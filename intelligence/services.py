@@ -21,7 +21,14 @@ from beacon_core.errors import ConflictError, DomainError
 from governance.models import Agency
 from intelligence import realtime, runners
 from intelligence.choices import DECISION_STATUS, Decision, FindingKind, FindingStatus, RunStatus
-from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingEvidence
+from intelligence.models import (
+    AnalysisRun,
+    Finding,
+    FindingDecision,
+    FindingEvidence,
+    FindingOutcome,
+)
+from intelligence.outcome_evaluation import outcome_counts, outcome_statistics
 from intelligence.permissions import access_finding, can_review_findings
 
 MAX_RATIONALE = 5_000
@@ -222,3 +229,92 @@ def finding_decide(*, finding_id: int, reviewer: Any, decision: str, rationale: 
         )
     finding.refresh_from_db()
     return finding
+
+
+DEFAULT_OUTCOME_DAYS = 28
+MAX_OUTCOME_DAYS = 366
+
+
+def outcome_evaluate(
+    *,
+    finding_id: int,
+    actor: Any | None,
+    period_start: dt.datetime,
+    period_end: dt.datetime | None = None,
+) -> FindingOutcome:
+    """Compare the accepted finding's calls before and after ``period_start`` (equal lengths).
+
+    ``actor`` None is the scheduled evaluation; a person needs the finding-review right. The
+    after period must be over (``period_end`` <= now; default ``period_start`` + 28 days).
+    """
+    if actor is not None:
+        finding = access_finding(actor, finding_id)
+        if not can_review_findings(actor):
+            raise PermissionDenied("Not allowed to evaluate outcomes.")
+    else:
+        finding = Finding.objects.select_related("location").get(pk=finding_id)
+    if finding.status != FindingStatus.ACCEPTED:
+        raise DomainError("Only an accepted finding has a response to evaluate.", field="finding")
+    start = _check_aware(period_start, "period_start")
+    end = (
+        start + dt.timedelta(days=DEFAULT_OUTCOME_DAYS)
+        if period_end is None
+        else _check_aware(period_end, "period_end")
+    )
+    if end <= start:
+        raise DomainError("Must be after period_start.", field="period_end")
+    if end - start > dt.timedelta(days=MAX_OUTCOME_DAYS):
+        raise DomainError(
+            f"At most {MAX_OUTCOME_DAYS} days after period_start.", field="period_end"
+        )
+    if end > timezone.now():
+        raise DomainError("The after period has not ended yet.", field="period_end")
+    before_start = start - (end - start)
+    counts, place = outcome_counts(finding, before_start=before_start, start=start, end=end)
+    days = (end - start) / dt.timedelta(days=1)
+    statistics, verdict, explanation = outcome_statistics(
+        counts, place=place, days=round(days, 2), start=start
+    )
+    return FindingOutcome.objects.create(
+        finding=finding,
+        period_start=start,
+        period_end=end,
+        before_start=before_start,
+        target_before=counts.target_before,
+        target_after=counts.target_after,
+        buffer_before=counts.buffer_before,
+        buffer_after=counts.buffer_after,
+        control_before=counts.control_before,
+        control_after=counts.control_after,
+        statistics=statistics,
+        verdict=verdict,
+        explanation=explanation,
+        evaluated_at=timezone.now(),
+        evaluated_by=actor,
+    )
+
+
+def _check_aware(value: Any, field: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime) or timezone.is_naive(value):
+        raise DomainError("Give an aware date/time (with a UTC offset).", field=field)
+    return value.astimezone(dt.UTC)
+
+
+def outcomes_evaluate_due(*, now: dt.datetime | None = None) -> list[FindingOutcome]:
+    """The scheduled pass: every accepted finding whose 28 days after acceptance are over and
+    that has no outcome yet gets one (period from its acceptance)."""
+    now = now or timezone.now()
+    due = (
+        FindingDecision.objects.filter(
+            decision=Decision.ACCEPT,
+            decided_at__lte=now - dt.timedelta(days=DEFAULT_OUTCOME_DAYS),
+            finding__status=FindingStatus.ACCEPTED,
+            finding__outcomes__isnull=True,
+        )
+        .exclude(finding__kind__in=[FindingKind.NEAR_REPEAT, FindingKind.ENTITY])
+        .values_list("finding_id", "decided_at")
+    )
+    done = []
+    for finding_id, decided_at in due:
+        done.append(outcome_evaluate(finding_id=finding_id, actor=None, period_start=decided_at))
+    return done

@@ -76,3 +76,9 @@ def run_all_analyses(kinds: Sequence[str] | None = None, as_of_iso: str | None =
                 logger.exception("run_analysis %s for agency %s failed", kind, agency_id)
             sent += 1
     return sent
+
+
+@beacon_task(name="intelligence.evaluate_due_outcomes", queue="analysis")
+def evaluate_due_outcomes() -> int:
+    """Evaluate every accepted finding whose 28 days after acceptance are over (once each)."""
+    return len(services.outcomes_evaluate_due())
