@@ -8,7 +8,13 @@ from django.db.models import QuerySet
 
 from dispatch.permissions import calls_visible_to, observations_visible_to
 from intelligence.choices import FindingStatus
-from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingEvidence
+from intelligence.models import (
+    AnalysisRun,
+    Finding,
+    FindingDecision,
+    FindingEvidence,
+    FindingOutcome,
+)
 from intelligence.permissions import findings_visible_to, runs_visible_to
 
 
@@ -135,3 +141,8 @@ def finding_detail_dict(*, user: Any, finding: Finding) -> dict[str, Any]:
 def run_queryset(*, user: Any) -> QuerySet[AnalysisRun]:
     """Analysis runs the user may see, newest first."""
     return runs_visible_to(user).order_by("-started_at", "-pk")
+
+
+def finding_outcomes(*, finding: Finding) -> QuerySet[FindingOutcome]:
+    """A finding's outcome evaluations, newest first (the caller has checked the finding)."""
+    return finding.outcomes.select_related("evaluated_by").order_by("-evaluated_at", "-pk")

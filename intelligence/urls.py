@@ -9,4 +9,9 @@ urlpatterns = [
     path("patterns/data.json", views.patterns_data, name="patterns-data"),
     path("patterns/run/", views.patterns_run, name="patterns-run"),
     path("patterns/findings/<int:finding_id>/", views.finding_page, name="finding-page"),
+    path(
+        "patterns/findings/<int:finding_id>/outcome/",
+        views.finding_outcome,
+        name="finding-outcome",
+    ),
 ]

@@ -6,6 +6,7 @@ reads through ``dashboard``/``selectors``, writes through ``services`` only.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -170,6 +171,21 @@ def finding_page(request: HttpRequest, finding_id: int) -> HttpResponse:
         else:
             return redirect(f"{reverse('finding-page', args=[finding.pk])}?decided=1")
         finding = _finding_or_404(request, finding_id)
+    return _render_finding(request, finding, errors=errors, values=values, status=status)
+
+
+def _render_finding(
+    request: HttpRequest,
+    finding: Finding,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    outcome_errors: dict[str, list[str]] | None = None,
+    outcome_values: dict[str, str] | None = None,
+) -> HttpResponse:
+    errors = errors or {}
+    values = values or {"decision": "", "rationale": ""}
     calls = list(dashboard.evidence_calls(user=request.user, finding=finding)[:500])
     observations = list(dashboard.evidence_observations(user=request.user, finding=finding)[:500])
     context = {
@@ -191,9 +207,55 @@ def finding_page(request: HttpRequest, finding_id: int) -> HttpResponse:
         ],
         "values": values,
         "decided": request.GET.get("decided") == "1",
+        "outcomes": list(selectors.finding_outcomes(finding=finding)),
+        "can_evaluate": finding.status == FindingStatus.ACCEPTED
+        and _may_review(request.user, finding),
+        "outcome_errors": outcome_errors or {},
+        "outcome_values": outcome_values or {"period_start": "", "period_end": ""},
         "charts_json": {
             **dashboard.finding_charts(user=request.user, finding=finding, calls=calls),
             "map": _map_config(),
         },
     }
     return render(request, "intelligence/finding_detail.html", context, status=status)
+
+
+def _parse_local_utc(text: str, field: str, *, required: bool) -> dt.datetime | None:
+    """A ``datetime-local`` form value read as UTC; DomainError naming the field otherwise."""
+    text = text.strip()
+    if not text:
+        if required:
+            raise DomainError("Give a date and time.", field=field)
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise DomainError("Give a date and time like 2026-03-01T19:00.", field=field) from None
+    return parsed.replace(tzinfo=dt.UTC) if timezone.is_naive(parsed) else parsed
+
+
+@require_POST
+def finding_outcome(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """Evaluate an accepted finding's outcome now (``services.outcome_evaluate``)."""
+    _require_view(request)
+    finding = _finding_or_404(request, finding_id)
+    values = {
+        "period_start": request.POST.get("period_start", "")[:40],
+        "period_end": request.POST.get("period_end", "")[:40],
+    }
+    try:
+        start = _parse_local_utc(values["period_start"], "period_start", required=True)
+        end = _parse_local_utc(values["period_end"], "period_end", required=False)
+        services.outcome_evaluate(
+            finding_id=finding.pk, actor=request.user, period_start=start, period_end=end
+        )
+    except DomainError as exc:
+        return _render_finding(
+            request, finding, status=400, outcome_errors=exc.errors, outcome_values=values
+        )
+    except (PermissionDenied, NotFoundError):
+        errors = {"non_field_errors": ["You may not evaluate this finding."]}
+        return _render_finding(
+            request, finding, status=403, outcome_errors=errors, outcome_values=values
+        )
+    return redirect(f"{reverse('finding-page', args=[finding.pk])}#outcomes")

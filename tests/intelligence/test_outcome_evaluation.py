@@ -172,3 +172,34 @@ def test_an_area_finding_counts_its_cells_and_a_ring_buffer(scene, agency) -> No
     assert (outcome.target_before, outcome.target_after) == (20, 5)
     assert (outcome.buffer_before, outcome.buffer_after) == (4, 4)
     assert outcome.explanation.startswith("Calls at the area around (29.43010, -98.49020)")
+
+
+# --- on the finding page ------------------------------------------------------------------
+
+
+def test_the_finding_page_evaluates_on_demand_and_says_what_happened(scene, cast, client) -> None:  # type: ignore[no-untyped-def]
+    finding, start = scene
+    client.force_login(cast["supervisor"])
+    page = client.get(f"/patterns/findings/{finding.pk}/").content.decode()
+    assert "Not evaluated yet." in page and 'name="period_start"' in page
+    url = f"/patterns/findings/{finding.pk}/outcome/"
+    bad = client.post(url, {"period_start": "yesterday", "period_end": ""})
+    assert bad.status_code == 400
+    assert "period_start: Give a date and time like" in bad.content.decode()
+    early = client.post(url, {"period_start": timezone.now().strftime("%Y-%m-%dT%H:%M")})
+    assert early.status_code == 400 and "period_end: The after period has not ended" in (
+        early.content.decode()
+    )
+    ok = client.post(url, {"period_start": start.strftime("%Y-%m-%dT%H:%M:%S")})
+    assert ok.status_code == 302 and ok["Location"].endswith("#outcomes")
+    page = client.get(f"/patterns/findings/{finding.pk}/").content.decode()
+    assert "Repeat demand fell" in page and "Calls at 412 FRONT ST: 20" in page
+    assert FindingOutcome.objects.get().evaluated_by == cast["supervisor"]
+
+
+def test_roles_without_review_rights_see_outcomes_but_cannot_evaluate(scene, cast, client) -> None:  # type: ignore[no-untyped-def]
+    finding, start = scene
+    services.outcome_evaluate(finding_id=finding.pk, actor=None, period_start=start)
+    client.force_login(cast["dispatcher"])
+    assert client.post(f"/patterns/findings/{finding.pk}/outcome/", {}).status_code in (403, 404)
+    assert FindingOutcome.objects.count() == 1
