@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("dispatch.urls")),
     path("", include("intelligence.urls")),
+    path("", include("tasking.urls")),
     path("admin/", admin_site.urls),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

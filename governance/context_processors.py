@@ -19,4 +19,12 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "is_superuser": bool(user and user.is_superuser),
         # Asked of the policy, not of role names, so a custom role sees the links it may use.
         "may_view_findings": bool(user is not None and can(user, Action.VIEW, Category.FINDING)),
+        # The execution board is for those who see the whole agency's assignments: who task, or
+        # who work on findings. Mirrors tasking.permissions.sees_agency_assignments (governance
+        # imports no domain app; tests/tasking/test_pages.py checks the two agree for every role).
+        "may_view_tasking": can(user, Action.CREATE, Category.ASSIGNMENT)
+        or (
+            can(user, Action.VIEW, Category.ASSIGNMENT) and can(user, Action.VIEW, Category.FINDING)
+        ),
+        "may_task": can(user, Action.CREATE, Category.ASSIGNMENT),
     }

@@ -1,0 +1,11 @@
+"""Pages of the tasking domain."""
+
+from django.urls import path
+
+from tasking import views
+
+urlpatterns = [
+    path("tasking/", views.board_page, name="tasking-board"),
+    path("tasking/board.json", views.board_json, name="tasking-board-json"),
+    path("tasking/new/", views.new_page, name="tasking-new"),
+]
