@@ -33,7 +33,7 @@ from intelligence.analysis.hotspots import run_hotspots
 from intelligence.analysis.repeat_locations import concentration_curve
 from intelligence.choices import FindingKind, FindingStatus, RunStatus
 from intelligence.forecasting import forecast_layer
-from intelligence.models import Finding, FindingEvidence
+from intelligence.models import Finding, FindingEvidence, FindingOutcome
 from intelligence.selectors import finding_queryset, run_queryset
 
 WINDOWS = (7, 28, 90)
@@ -346,6 +346,54 @@ def finding_rows(*, user: Any, filters: Filters) -> dict[str, Any]:
     return {"rows": rows, "total": total}
 
 
+MAX_OUTCOMES = 100
+
+
+def outcome_rows(*, user: Any, filters: Filters) -> list[dict[str, Any]]:
+    """The latest outcome of each visible finding (agency and kind filters apply), newest first."""
+    findings = finding_queryset(user=user)
+    if filters.agency_id is not None:
+        findings = findings.filter(agency_id=filters.agency_id)
+    if filters.kind:
+        findings = findings.filter(kind=filters.kind)
+    latest = (
+        FindingOutcome.objects.filter(finding__in=findings)
+        .select_related("finding__location")
+        .order_by("finding_id", "-evaluated_at", "-pk")
+    )
+    seen: set[int] = set()
+    rows = []
+    for outcome in latest:
+        if outcome.finding_id in seen:
+            continue
+        seen.add(outcome.finding_id)
+        finding = outcome.finding
+        s = outcome.statistics or {}
+        rows.append(
+            {
+                "finding_id": finding.pk,
+                "url": finding_url(finding.pk),
+                "place": (
+                    finding.location.display_address
+                    if finding.location_id
+                    else (finding.statistics or {}).get("place")
+                    or f"{finding.get_kind_display()} #{finding.pk}"
+                ),
+                "period_start": outcome.period_start.isoformat(),
+                "period_end": outcome.period_end.isoformat(),
+                "target_before": outcome.target_before,
+                "target_after": outcome.target_after,
+                "rate_ratio": s.get("rate_ratio"),
+                "ci_low": s.get("ci_low"),
+                "ci_high": s.get("ci_high"),
+                "verdict": outcome.verdict,
+                "evaluated_at": outcome.evaluated_at.isoformat(),
+            }
+        )
+    rows.sort(key=lambda r: r["evaluated_at"], reverse=True)
+    return rows[:MAX_OUTCOMES]
+
+
 def _kind_shown(filters: Filters, kind: str) -> bool:
     return not filters.kind or filters.kind == kind
 
@@ -448,6 +496,7 @@ def dashboard_data(
         "heatmap": {"days": list(DAYS), "counts": hour_of_week((t for _, _, t in rows), tz)},
         "concentration": concentration(loc for _, loc, _ in rows),
         "findings": finding_rows(user=user, filters=filters),
+        "outcomes": outcome_rows(user=user, filters=filters),
         "last_run": last_run(user=user),
     }
 

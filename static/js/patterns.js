@@ -109,6 +109,22 @@
     }
   }
 
+  function drawOutcomes(rows) {
+    const body = $("outcome-table").querySelector("tbody");
+    body.replaceChildren();
+    if (!rows.length) body.append(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No outcome evaluated yet for these filters.")));
+    for (const o of rows) {
+      const ci = o.rate_ratio === null ? "" : `${o.rate_ratio.toFixed(2)} (${o.ci_low.toFixed(2)}–${o.ci_high.toFixed(2)})`;
+      body.append(el("tr", {},
+        el("td", {}, el("a", { href: o.url + "#outcomes" }, o.place)),
+        el("td", {}, `${o.period_start.slice(0, 10)} → ${o.period_end.slice(0, 10)}`),
+        el("td", { class: "num" }, o.target_before),
+        el("td", { class: "num" }, o.target_after),
+        el("td", { class: "num" }, ci),
+        el("td", { class: "verdict-" + o.verdict.replace(/ /g, "-") }, o.verdict)));
+    }
+  }
+
   function drawFindings(findings) {
     const list = $("findings");
     list.replaceChildren();
@@ -145,6 +161,7 @@
     PC.heatmap($("heatmap"), data.heatmap.counts);
     drawCurve(data.concentration);
     drawFindings(data.findings);
+    drawOutcomes(data.outcomes || []);
   }
 
   let inflight = 0;

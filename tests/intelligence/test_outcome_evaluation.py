@@ -203,3 +203,19 @@ def test_roles_without_review_rights_see_outcomes_but_cannot_evaluate(scene, cas
     client.force_login(cast["dispatcher"])
     assert client.post(f"/patterns/findings/{finding.pk}/outcome/", {}).status_code in (403, 404)
     assert FindingOutcome.objects.count() == 1
+
+
+def test_the_dashboard_lists_the_latest_outcome_per_finding(scene, cast, client) -> None:  # type: ignore[no-untyped-def]
+    finding, start = scene
+    services.outcome_evaluate(finding_id=finding.pk, actor=None, period_start=start)
+    latest = services.outcome_evaluate(
+        finding_id=finding.pk, actor=cast["supervisor"], period_start=start
+    )
+    client.force_login(cast["supervisor"])
+    (row,) = client.get("/patterns/data.json").json()["outcomes"]
+    assert row["finding_id"] == finding.pk and row["verdict"] == "fell"
+    assert row["place"] == "412 FRONT ST" and (row["target_before"], row["target_after"]) == (20, 5)
+    assert row["evaluated_at"] == latest.evaluated_at.isoformat()
+    assert row["rate_ratio"] == pytest.approx(0.25) and row["ci_high"] < 1
+    client.force_login(cast["dispatcher"])
+    assert client.get("/patterns/data.json").status_code == 403
