@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +100,24 @@ def _place_keys(level: str, locations: np.ndarray, places: Mapping[int, Location
     return np.array([keys[loc] for loc in locations.tolist()], dtype=object)
 
 
+def _group_rows(keys: np.ndarray, rows: np.ndarray) -> Callable[[str], np.ndarray]:
+    """``rows`` grouped by ``keys`` once: a lookup of one key's rows, in their original order.
+
+    Comparing the whole key array with each flagged key costs flagged x rows; one stable sort
+    and a slice per key cost rows x log(rows) in all.
+    """
+    unique, inverse = np.unique(keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(unique.size + 1))
+    where = {key: n for n, key in enumerate(unique.tolist())}
+
+    def lookup(key: str) -> np.ndarray:
+        n = where[key]
+        return rows[order[bounds[n] : bounds[n + 1]]]
+
+    return lookup
+
+
 def _repeat_hits(
     rows: _RepeatRows,
     level: str,
@@ -117,8 +135,9 @@ def _repeat_hits(
     if not mask.any():
         return []
     windows = tuple(float(w) for w in params["windows_days"])
+    sub_keys = keys[mask].astype(str)
     results = analyse_repeats(
-        keys[mask].astype(str),
+        sub_keys,
         rows.times[mask],
         as_of=as_of.timestamp(),
         windows_days=windows,
@@ -141,8 +160,10 @@ def _repeat_hits(
             key = str(result.keys[i])
             if key not in best or rank < best[key][0]:
                 best[key] = (rank, w, int(i))
+    if not best:
+        return []
     hits = []
-    sub_keys = keys[mask]
+    members = _group_rows(sub_keys, member_rows)
     for key, (_, w, i) in sorted(best.items()):
         result = results[w]
         lam_b = float(result.expected_baseline[i])
@@ -170,9 +191,7 @@ def _repeat_hits(
             "p_trend": json_number(float(result.p_trend[i])),
             "windows": {str(int(ww)): int(res.count[i]) for ww, res in results.items()},
         }
-        hits.append(
-            _RepeatHit(level, key, category, int(w), int(i), stats, member_rows[sub_keys == key])
-        )
+        hits.append(_RepeatHit(level, key, category, int(w), int(i), stats, members(key)))
     return hits
 
 
