@@ -269,7 +269,50 @@ def _candidate_matrix(
     return member, specs
 
 
-_CANDIDATE_CACHE: dict[tuple[tuple[tuple[int, ...], ...], int], tuple[np.ndarray, list]] = {}
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The candidate windows of one (day sets, max hours): membership as bool and as float64.
+
+    The float copy is what the matrix products use: ``bool @ float`` converts the whole
+    5,568 x 168 matrix on every call, which dominated a scan.
+    """
+
+    member: np.ndarray
+    member_f: np.ndarray
+    n_cells: np.ndarray
+    specs: list[tuple[tuple[int, ...], int, int]]
+
+
+_CANDIDATE_CACHE: dict[tuple[tuple[tuple[int, ...], ...], int], _Candidates] = {}
+
+# Candidate reference shares per (candidates, reference shares): one agency's reference serves
+# every place scanned against it. Bounded: cleared when it grows past _SHARE_CACHE_SIZE.
+_SHARE_CACHE: dict[tuple[tuple[tuple[tuple[int, ...], ...], int], bytes], np.ndarray] = {}
+_SHARE_CACHE_SIZE = 64
+
+
+def _candidates(sets: tuple[tuple[int, ...], ...], max_hours: int) -> _Candidates:
+    key = (sets, max_hours)
+    found = _CANDIDATE_CACHE.get(key)
+    if found is None:
+        member, specs = _candidate_matrix(sets, max_hours)
+        found = _CANDIDATE_CACHE[key] = _Candidates(
+            member, member.astype(np.float64), member.sum(axis=1), specs
+        )
+    return found
+
+
+def _candidate_shares(
+    key: tuple[tuple[tuple[int, ...], ...], int], cands: _Candidates, ref: np.ndarray
+) -> np.ndarray:
+    share_key = (key, ref.tobytes())
+    found = _SHARE_CACHE.get(share_key)
+    if found is None:
+        if len(_SHARE_CACHE) >= _SHARE_CACHE_SIZE:
+            _SHARE_CACHE.clear()
+        found = _SHARE_CACHE[share_key] = np.minimum(cands.member_f @ ref, 1.0)
+        found.flags.writeable = False
+    return found
 
 
 def scan_time_windows(
@@ -300,14 +343,13 @@ def scan_time_windows(
     if n == 0:
         return []
     key = (sets, int(max_hours))
-    if key not in _CANDIDATE_CACHE:
-        _CANDIDATE_CACHE[key] = _candidate_matrix(sets, int(max_hours))
-    member, specs = _CANDIDATE_CACHE[key]
-    cand_count = member @ counts
-    cand_share = np.minimum(member @ ref, 1.0)
+    cands = _candidates(*key)
+    member, specs, n_cells = cands.member, cands.specs, cands.n_cells
+    # Exact: integer counts well below 2**53 survive the float product unchanged.
+    cand_count = np.rint(cands.member_f @ counts.astype(np.float64)).astype(counts.dtype)
+    cand_share = _candidate_shares(key, cands, ref)
     p = stats.binom.sf(cand_count - 1, n, cand_share)
     alive = bh_reject(p, alpha=alpha)
-    n_cells = member.sum(axis=1)
     windows: list[TimeWindow] = []
     while alive.any():
         idx = np.flatnonzero(alive)
