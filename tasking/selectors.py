@@ -11,11 +11,13 @@ from django.utils import timezone
 from dispatch.geo import valid_point
 from intelligence.choices import FindingKind
 from intelligence.models import Finding
+from tasking.analysis import schedule
 from tasking.choices import PENDING_STATUSES
 from tasking.models import Assignment, AssignmentEvent
 from tasking.permissions import assignments_visible_to, own_assignments_q
 
 DEFAULT_RADIUS_M = 250.0
+PREFILL_WEEKS = 4
 
 
 def assignment_list(*, user: Any) -> QuerySet[Assignment]:
@@ -92,32 +94,16 @@ def assignment_prefill(finding: Finding | None) -> dict[str, Any]:
 
 
 def _windows_prefill(finding: Finding) -> list[dict[str, Any]]:
-    """A time-window finding's hours as a 4-week weekly window, in the JSON form documented in
-    ``tasking/analysis/schedule.py`` (built here by hand until that module is committed; then
-    ``schedule.suggest_from_statistics`` should replace this)."""
+    """A time-window finding's hours as a 4-week weekly window starting today (agency time)."""
     stats = finding.statistics or {}
     if finding.kind != FindingKind.TIME_WINDOW:
         return []
-    days, start, end = stats.get("days"), stats.get("start_hour"), stats.get("end_hour")
-    if not (isinstance(days, list) and isinstance(start, int) and isinstance(end, int)):
-        return []
-    weekdays = sorted({d for d in days if isinstance(d, int) and 0 <= d < 7})
-    if not weekdays or not (0 <= start < 24 and 0 <= end < 24):
-        return []
-    hours = stats.get("n_hours") if isinstance(stats.get("n_hours"), int) else (end - start) % 24
     zone = stats.get("time_zone") or finding.agency.time_zone
     try:
         today = timezone.now().astimezone(ZoneInfo(zone)).date()
+        spec = schedule.suggest_from_statistics(
+            {**stats, "time_zone": zone}, first_date=today, weeks=PREFILL_WEEKS
+        )
     except (KeyError, ValueError):
-        return []
-    return [
-        {
-            "kind": "weekly",
-            "weekdays": weekdays,
-            "start": f"{start:02d}:00",
-            "duration_minutes": (hours or 24) * 60,
-            "first_date": today.isoformat(),
-            "weeks": 4,
-            "time_zone": zone,
-        }
-    ]
+        return []  # an old or odd finding: the supervisor types the windows
+    return schedule.windows_to_json([spec])

@@ -30,6 +30,7 @@ from intelligence.choices import FindingStatus
 from intelligence.models import Finding
 from intelligence.permissions import access_finding
 from tasking import briefing, realtime
+from tasking.analysis import schedule
 from tasking.choices import (
     ACKNOWLEDGE_FROM,
     CANCEL_FROM,
@@ -116,15 +117,17 @@ def _validate_area(area: Any) -> dict[str, Any]:
 
 
 def _validate_windows(windows: Any) -> list[dict[str, Any]]:
-    """Minimal shape check, stored as given.
+    """At least one window, each a spec ``tasking.analysis.schedule`` can parse; stored as given.
 
-    Hook: once ``tasking/analysis/schedule.py`` lands, parse each spec with it here (and raise
-    ``DomainError(field="windows")`` on its errors) so bad windows are refused at the door.
+    The parser's errors start with the offending item (``windows[1].weekdays: ...``), so the
+    message already says which window is wrong.
     """
     if not isinstance(windows, list) or not 1 <= len(windows) <= MAX_WINDOWS:
         raise DomainError(f"Give 1 to {MAX_WINDOWS} time windows.", field="windows")
-    if not all(isinstance(w, Mapping) and w for w in windows):
-        raise DomainError("Each time window is a non-empty object.", field="windows")
+    try:
+        schedule.parse_windows(windows)
+    except ValueError as exc:
+        raise DomainError(str(exc), field="windows") from None
     return [dict(w) for w in windows]
 
 

@@ -10,7 +10,7 @@ from beacon_core.errors import NotFoundError
 from tasking import selectors, services
 from tasking.permissions import access_assignment, assignments_visible_to
 from tests.factories import UnitFactory, UserFactory
-from tests.tasking.conftest import make_finding
+from tests.tasking.conftest import WINDOWS, make_finding
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def foreign(other_agency, reference_data):  # type: ignore[no-untyped-def]
         kind="premise_check",
         objective="Check",
         area={"type": "circle", "latitude": 29.4, "longitude": -98.4, "radius_m": 100},
-        windows=[{"kind": "once"}],
+        windows=WINDOWS,
         assignee_unit_id=unit.pk,
         issue=True,
     )

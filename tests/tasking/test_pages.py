@@ -34,7 +34,9 @@ def form(finding, unit, **changes):  # type: ignore[no-untyped-def]
         "area_latitude": "29.4241",
         "area_longitude": "-98.4936",
         "area_radius_m": "250",
-        "windows": json.dumps([{"kind": "once", "start": "2026-03-06T01:00:00+00:00"}]),
+        "windows": json.dumps(
+            [{"kind": "once", "start": "2026-03-06T01:00:00+00:00", "end": "2026-03-06T05:00:00Z"}]
+        ),
         "minutes_per_visit": "15",
         "visits_per_window": "2",
         "assignee_type": "unit",

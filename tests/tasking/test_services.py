@@ -74,6 +74,7 @@ def test_manual_assignment_is_marked_and_needs_a_supervisor(draft, cast):
         ({"windows": []}, "windows"),
         ({"windows": ["fri 19-23"]}, "windows"),
         ({"windows": {"kind": "once"}}, "windows"),
+        ({"windows": [{"kind": "weekly", "weekdays": [9]}]}, "windows"),
         ({"dosage": {"minutes_per_visit": 15}}, "dosage"),
         ({"dosage": {"minutes_per_visit": 0, "visits_per_window": 2}}, "dosage"),
         ({"dosage": {"minutes_per_visit": True, "visits_per_window": 2}}, "dosage"),
@@ -316,6 +317,13 @@ def test_briefing_has_hazards_and_persons_only_for_readers_cleared_for_them(
     to_shift = draft(assignee_unit_id=None, assignee_shift="Nights")
     assert "Dog in yard" in to_shift.briefing
     assert "Doe" not in to_shift.briefing  # nobody known to clear: persons withheld
+
+
+def test_a_bad_window_is_named_by_position(draft):
+    bad = [WINDOWS[0], {**WINDOWS[0], "weekdays": [7]}]
+    with pytest.raises(DomainError) as err:
+        draft(windows=bad)
+    assert err.value.errors["windows"][0].startswith("windows[1].weekdays")
 
 
 def test_windows_and_area_are_stored_as_given(draft):
