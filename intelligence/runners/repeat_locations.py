@@ -127,8 +127,13 @@ def _repeat_hits(
     as_of: dt.datetime,
     history_start: dt.datetime,
     params: Mapping[str, Any],
+    with_members: bool = True,
 ) -> list[_RepeatHit]:
-    """BH-controlled repeat test of one level (and one category, or all) for one agency."""
+    """BH-controlled repeat test of one level (and one category, or all) for one agency.
+
+    ``with_members=False`` leaves each hit's ``member_rows`` empty, for callers that only need
+    which subjects were flagged.
+    """
     mask = keys != ""
     if category is not None:
         mask &= rows.categories == category
@@ -163,7 +168,8 @@ def _repeat_hits(
     if not best:
         return []
     hits = []
-    members = _group_rows(sub_keys, member_rows)
+    empty = np.empty(0, dtype=np.int64)
+    members = _group_rows(sub_keys, member_rows) if with_members else (lambda _key: empty)
     for key, (_, w, i) in sorted(best.items()):
         result = results[w]
         lam_b = float(result.expected_baseline[i])
@@ -336,6 +342,55 @@ def repeat_locations(
                 _repeat_draft(hit, agency, agency_rows, places, tz, reference, as_of, params)
             )
     return out
+
+
+def flagged_premises(*, as_of: dt.datetime, agency_id: int | None) -> list[tuple[int, int]]:
+    """(agency, location id) of each premise the default run reports for all calls, in draft order.
+
+    The same test as ``repeat_locations`` with its defaults, restricted to the premise level
+    without categories and without building drafts (texts, evidence, peak windows): what the
+    dependent runners need to know about their parents. A premise finding for all calls is
+    never dropped as redundant, and the chronic cap is per level and category, so this is
+    exactly the premise drafts' subjects.
+    """
+    params = dict(REPEAT_DEFAULTS)
+    longest = max(int(w) for w in params["windows_days"])
+    data_start = as_of - dt.timedelta(days=longest + max(int(params["baseline_days"]), longest))
+    if "premise" not in params["levels"]:
+        return []
+    by_agency: dict[int, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for agency, location, received in (
+        calls_between(data_start, as_of, agency_id)
+        .filter(location__isnull=False)
+        .order_by("pk")
+        .values_list("agency_id", "location_id", "received_at")
+    ):
+        locations, times = by_agency[agency]
+        locations.append(location)
+        times.append(received.timestamp())
+    first_by_agency = first_calls(as_of, agency_id)
+    found: list[tuple[int, int]] = []
+    for agency, (locations, times) in sorted(by_agency.items()):
+        rows = _RepeatRows(
+            pks=np.empty(0, dtype=np.int64),
+            locations=np.array(locations, dtype=np.int64),
+            times=np.array(times, dtype=np.float64),
+            categories=np.empty(0, dtype=object),
+            received=[],
+        )
+        hits = _repeat_hits(
+            rows,
+            "premise",
+            _place_keys("premise", rows.locations, {}),
+            None,
+            as_of=as_of,
+            history_start=first_by_agency[agency],
+            params=params,
+            with_members=False,
+        )
+        for hit in _cap_chronic(hits, int(params["max_chronic"])):
+            found.append((agency, int(hit.key.removeprefix("location:"))))
+    return found
 
 
 def _repeat_draft(

@@ -24,20 +24,28 @@ from intelligence.runners.base import (
     time_zones,
 )
 from intelligence.runners.hotspots import hotspots
-from intelligence.runners.repeat_locations import repeat_locations
+from intelligence.runners.repeat_locations import flagged_premises
 
 
 def _parents(as_of: dt.datetime, agency_id: int | None) -> list[FindingDraft]:
     """The current hotspots and repeat locations, recomputed with their default parameters.
 
     Recomputing (rather than reading open findings) makes the dependent runners independent of
-    run order and of what a reviewer has already decided; the cost is one Gi* and one Poisson
-    pass, both well under a second on a year of calls.
+    run order and of what a reviewer has already decided. Only the repeat test itself runs
+    (``flagged_premises``), not the texts and evidence of the repeat-location drafts: a premise
+    parent needs its agency, subject and location, nothing else.
     """
     premises = [
-        draft
-        for draft in repeat_locations(as_of=as_of, agency_id=agency_id).drafts
-        if draft.location_id is not None and draft.statistics.get("category") is None
+        FindingDraft(
+            agency_id=agency,
+            subject_key=f"location:{location}",
+            window_start=as_of,
+            window_end=as_of,
+            statistics={},
+            explanation="",
+            location_id=location,
+        )
+        for agency, location in flagged_premises(as_of=as_of, agency_id=agency_id)
     ]
     return [*hotspots(as_of=as_of, agency_id=agency_id).drafts, *premises]
 

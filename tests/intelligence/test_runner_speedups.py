@@ -1,0 +1,78 @@
+"""The runner speed-ups of issue #4 change no result: each fast path against the slow one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dispatch.demo.generator import DemoPlan, generate
+from dispatch.demo.writer import seed_write
+from intelligence.analysis import time_windows as tw
+from intelligence.runners.repeat_locations import _group_rows, flagged_premises, repeat_locations
+
+ANCHOR = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def demo(reference_data: None) -> DemoPlan:
+    plan = generate(seed=7, days=90, anchor=ANCHOR, time_zone="America/Chicago")
+    seed_write(plan, now=ANCHOR)
+    return plan
+
+
+def test_group_rows_matches_a_compare_per_key() -> None:
+    rng = np.random.default_rng(3)
+    keys = np.array([f"location:{k}" for k in rng.integers(0, 50, 2_000)]).astype(str)
+    rows = np.sort(rng.choice(10_000, size=keys.size, replace=False))
+    lookup = _group_rows(keys, rows)
+    for key in set(keys.tolist()):
+        assert np.array_equal(lookup(key), rows[keys == key])
+
+
+def test_scan_caches_give_the_uncached_numbers() -> None:
+    rng = np.random.default_rng(5)
+    cands = tw._candidates(tw.DEFAULT_DAY_SETS, 8)
+    for _ in range(20):
+        ref = rng.random(tw.HOURS_PER_WEEK) * 1000 + 0.5
+        shares = ref / ref.sum()
+        counts = rng.integers(0, 30, tw.HOURS_PER_WEEK)
+        assert np.array_equal(cands.member @ shares, cands.member_f @ shares)
+        assert np.array_equal(
+            cands.member @ counts, np.rint(cands.member_f @ counts.astype(float)).astype(int)
+        )
+        hours = np.repeat(np.arange(tw.HOURS_PER_WEEK), counts)
+        found = tw.scan_time_windows(hours, reference=ref)
+        again = tw.scan_time_windows(hours, reference=ref)
+        assert found == again
+        if found:
+            best = found[0]
+            share = float(
+                np.minimum(cands.member @ shares, 1.0)[
+                    list(cands.specs).index((best.days, best.start_hour, best.n_hours))
+                ]
+            )
+            assert best.expected_share == share
+            assert best.p_value == float(stats.binom.sf(best.count - 1, hours.size, share))
+
+
+def test_share_cache_stays_bounded() -> None:
+    for i in range(tw._SHARE_CACHE_SIZE + 5):
+        ref = np.full(tw.HOURS_PER_WEEK, 1.0)
+        ref[i % tw.HOURS_PER_WEEK] += i
+        tw.scan_time_windows(np.arange(20) % tw.HOURS_PER_WEEK, reference=ref)
+    assert len(tw._SHARE_CACHE) <= tw._SHARE_CACHE_SIZE
+
+
+def test_flagged_premises_are_the_premise_drafts(demo: DemoPlan) -> None:
+    for as_of in (ANCHOR, ANCHOR - dt.timedelta(days=20)):
+        drafts = repeat_locations(as_of=as_of, agency_id=None).drafts
+        expected = [
+            (d.agency_id, d.location_id)
+            for d in drafts
+            if d.location_id is not None and d.statistics.get("category") is None
+        ]
+        assert expected
+        assert flagged_premises(as_of=as_of, agency_id=None) == expected
