@@ -51,15 +51,23 @@ def _parents(as_of: dt.datetime, agency_id: int | None) -> list[FindingDraft]:
 
 
 def _parent_calls(
-    parent: FindingDraft, start: dt.datetime, end: dt.datetime
+    parent: FindingDraft,
+    rows: list[tuple[int, int, dt.datetime, int | None, str]],
+    by_location: Mapping[tuple[int, int], list[int]],
+    by_cell: Mapping[tuple[int, str], list[int]],
 ) -> list[tuple[int, dt.datetime]]:
-    """(pk, received_at) of the parent's calls in [start, end): its location or its cells."""
-    qs = calls_between(start, end, parent.agency_id)
+    """(pk, received_at) of the parent's calls in the window, by pk: its location or its cells.
+
+    From the window's rows, grouped once by (agency, location) and (agency, cell): one query
+    per parent made SQLite scan the whole window per parent.
+    """
     if parent.location_id is not None:
-        qs = qs.filter(location_id=parent.location_id)
+        picked = by_location.get((parent.agency_id, parent.location_id), [])
     else:
-        qs = qs.filter(h3_r9__in=list(parent.cells))
-    return list(qs.order_by("pk").values_list("pk", "received_at"))
+        picked = sorted(
+            i for cell in set(parent.cells) for i in by_cell.get((parent.agency_id, cell), [])
+        )
+    return [(rows[i][0], rows[i][2]) for i in picked]
 
 
 def _parent_place(parent: FindingDraft, addresses: Mapping[int, Location]) -> str:
@@ -97,18 +105,23 @@ def time_windows(
     all_rows = list(
         calls_between(start, as_of, agency_id)
         .order_by("pk")
-        .values_list("pk", "agency_id", "received_at")
+        .values_list("pk", "agency_id", "received_at", "location_id", "h3_r9")
     )
-    zones = time_zones({a for _, a, _ in all_rows} | {p.agency_id for p in parents})
+    zones = time_zones({row[1] for row in all_rows} | {p.agency_id for p in parents})
     reference: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(HOURS_PER_WEEK))
-    for _, agency, received in all_rows:
+    by_location: dict[tuple[int, int], list[int]] = defaultdict(list)
+    by_cell: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for i, (_, agency, received, location, cell) in enumerate(all_rows):
         reference[agency][hour_of_week(received, zones[agency])] += 1
+        if location is not None:
+            by_location[(agency, location)].append(i)
+        by_cell[(agency, cell)].append(i)
     addresses = Location.objects.in_bulk([p.location_id for p in parents if p.location_id])
-    hashed: list[tuple[Any, ...]] = [("all", *row) for row in all_rows]
+    hashed: list[tuple[Any, ...]] = [("all", *row[:3]) for row in all_rows]
     drafts: list[FindingDraft] = []
     for parent in parents:
         tz = zones[parent.agency_id]
-        calls = _parent_calls(parent, start, as_of)
+        calls = _parent_calls(parent, all_rows, by_location, by_cell)
         hashed.extend((parent.subject_key, pk) for pk, _ in calls)
         if not calls:
             continue
