@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from dispatch.choices import PremiseNoteKind
 from dispatch.models import Call, Involvement, PremiseNote
-from governance.access import can, max_sensitivity
+from governance.access import can, max_sensitivity, user_agency_id
 from governance.choices import Action, Category
 from intelligence.models import Finding, FindingEvidence
 
@@ -138,3 +138,20 @@ def _entities(calls: list[Call], audience: Sequence[Any]) -> list[str]:
 def manual_briefing(*, objective: str) -> str:
     """A manual assignment has no finding behind it; say so, so nobody reads it as analysed."""
     return f"Manual assignment (no finding): {objective.strip()}"
+
+
+def reader_briefing(*, assignment: Any, reader: Any) -> str:
+    """The briefing at the reader's own rights, for the detail and shift-briefing pages.
+
+    The stored text was redacted for the assignee, who may see more or less than this reader;
+    a finding's briefing is re-generated for the reader instead. Someone reading another
+    agency's (shared) assignment gets it as for an unknown reader: no persons or vehicles.
+    """
+    if assignment.finding_id is None:
+        return assignment.briefing
+    own = user_agency_id(reader) == assignment.agency_id
+    return finding_briefing(
+        finding=assignment.finding,
+        audience=[reader] if own else [],
+        time_zone=assignment.agency.time_zone,
+    )

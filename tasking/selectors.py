@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,9 +11,11 @@ from django.utils import timezone
 
 from dispatch.geo import valid_point
 from intelligence.choices import FindingKind
-from intelligence.models import Finding
+from intelligence.models import Finding, FindingOutcome
+from intelligence.permissions import findings_visible_to
+from tasking import execution
 from tasking.analysis import schedule
-from tasking.choices import PENDING_STATUSES
+from tasking.choices import PENDING_STATUSES, AssignmentStatus
 from tasking.models import Assignment, AssignmentEvent
 from tasking.permissions import assignments_visible_to, own_assignments_q
 
@@ -36,11 +39,26 @@ def assignment_board(*, user: Any) -> QuerySet[Assignment]:
     )
 
 
+def board_dosage(
+    assignments: list[Assignment], *, now: dt.datetime
+) -> dict[int, execution.DosageSummary]:
+    """Dosage for the board's rows: one query for all their fixes, not one per assignment.
+
+    Drafts and cancelled work were never patrolled, so they are left out.
+    """
+    measured = [
+        a
+        for a in assignments
+        if a.status not in (AssignmentStatus.DRAFT, AssignmentStatus.CANCELLED)
+    ]
+    return execution.dosage_for(measured, now=now)
+
+
 def assignment_detail(*, user: Any, assignment_id: int) -> Assignment:
     """One assignment with its timeline and reports (access already checked by the caller)."""
     return (
         assignments_visible_to(user)
-        .select_related("assignee_unit", "assignee_user", "finding", "created_by")
+        .select_related("assignee_unit", "assignee_user", "finding", "created_by", "agency")
         .prefetch_related(
             Prefetch("events", queryset=AssignmentEvent.objects.select_related("actor")),
             "reports__author",
@@ -107,3 +125,16 @@ def _windows_prefill(finding: Finding) -> list[dict[str, Any]]:
     except (KeyError, ValueError):
         return []  # an old or odd finding: the supervisor types the windows
     return schedule.windows_to_json([spec])
+
+
+def assignment_outcome(*, user: Any, assignment: Assignment) -> FindingOutcome | None:
+    """The outcome to show on an assignment: the one over its own period, else the finding's
+    latest; none if the reader may not see the finding."""
+    if assignment.finding_id is None:
+        return None
+    if not findings_visible_to(user).filter(pk=assignment.finding_id).exists():
+        return None
+    outcomes = FindingOutcome.objects.filter(finding_id=assignment.finding_id)
+    period = execution.period_of(assignment)
+    own = outcomes.filter(period_start=period[0]).first() if period else None
+    return own or outcomes.order_by("-evaluated_at", "-id").first()

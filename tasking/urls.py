@@ -8,4 +8,5 @@ urlpatterns = [
     path("tasking/", views.board_page, name="tasking-board"),
     path("tasking/board.json", views.board_json, name="tasking-board-json"),
     path("tasking/new/", views.new_page, name="tasking-new"),
+    path("tasking/<int:assignment_id>/", views.detail_page, name="tasking-detail"),
 ]

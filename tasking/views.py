@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,7 +25,7 @@ from governance.choices import Action, Category
 from governance.models import Membership
 from intelligence.choices import FindingStatus
 from intelligence.permissions import access_finding
-from tasking import selectors, services
+from tasking import areas, briefing, execution, selectors, services
 from tasking.choices import AssignmentKind, AssignmentStatus
 from tasking.forms import FormError, create_kwargs
 from tasking.models import Assignment
@@ -42,7 +43,11 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def _row(a: Assignment) -> dict[str, Any]:
+def _dosage(summary: execution.DosageSummary | None) -> dict[str, Any] | None:
+    return summary.as_dict() if summary is not None else None
+
+
+def _row(a: Assignment, summary: execution.DosageSummary | None = None) -> dict[str, Any]:
     events = list(a.events.all())
     by = {e.to_status: e.actor.get_username() if e.actor else None for e in events}
     return {
@@ -63,6 +68,8 @@ def _row(a: Assignment) -> dict[str, Any]:
         "started_at": _iso(a.started_at),
         "finished_at": _iso(a.finished_at or a.cancelled_at),
         "version": a.version,
+        "url": reverse("tasking-detail", args=[a.pk]),
+        "dosage": _dosage(summary),
     }
 
 
@@ -91,9 +98,44 @@ def board_page(request: HttpRequest) -> HttpResponse:
 def board_json(request: HttpRequest) -> JsonResponse:
     """The board's rows (the script re-reads this on every assignment event and reconnect)."""
     _require_board(request)
-    rows = [_row(a) for a in selectors.assignment_board(user=request.user)[:500]]
+    now = timezone.now()
+    assignments = list(selectors.assignment_board(user=request.user)[:500])
+    dosage = selectors.board_dosage(assignments, now=now)
+    rows = [_row(a, dosage.get(a.pk)) for a in assignments]
     rows.sort(key=lambda r: (BOARD_ORDER.index(r["status"]), r["priority"]))
-    return JsonResponse({"rows": rows, "now": timezone.now().isoformat()})
+    return JsonResponse({"rows": rows, "now": now.isoformat()})
+
+
+def map_config() -> dict[str, Any]:
+    """Leaflet's start view and tiles (none offline: areas draw on the plain background)."""
+    leaflet = settings.LEAFLET_CONFIG
+    tiles = leaflet.get("TILES")
+    return {
+        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
+        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
+        "tiles": tiles if isinstance(tiles, str) and tiles else None,
+    }
+
+
+@require_GET
+def detail_page(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """One assignment: objective, area map, windows met/unmet, timeline, reports, briefing."""
+    try:
+        a = selectors.assignment_detail(user=request.user, assignment_id=assignment_id)
+    except Assignment.DoesNotExist:
+        raise Http404 from None
+    summary = execution.assignment_dosage(a, now=timezone.now())
+    context = {
+        "a": a,
+        "summary": summary,
+        "time_zone": a.agency.time_zone,
+        "area_text": areas.area_text(a.area),
+        "map_json": {"map": map_config(), "areas": [{"id": a.pk, **areas.area_shapes(a.area)}]},
+        "briefing_text": briefing.reader_briefing(assignment=a, reader=request.user),
+        "outcome": selectors.assignment_outcome(user=request.user, assignment=a),
+        "may_board": sees_agency_assignments(request.user),
+    }
+    return render(request, "tasking/detail.html", context)
 
 
 def _choices(request: HttpRequest) -> dict[str, Any]:

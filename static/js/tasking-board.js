@@ -11,6 +11,18 @@
     return Math.round((Date.parse(b) - Date.parse(a)) / 60000);
   }
 
+  /* "2/4 windows met · next Fri 19:00": closed windows only; open and future ones are not judged. */
+  function dosageCell(r) {
+    const d = r.dosage;
+    if (!d) return el("td", { class: "muted" }, "");
+    const parts = [];
+    if (!d.measured) parts.push(el("span", { class: "muted" }, "not measured"));
+    else if (d.past) parts.push(el("span", { class: d.met === d.past ? "met" : (d.met ? "" : "unmet") }, `${d.met}/${d.past} windows met`));
+    else parts.push(el("span", { class: "muted" }, "no window closed yet"));
+    if (d.next_start) parts.push(el("span", { class: "muted" }, ` · next ${fmtTime(d.next_start)}`));
+    return el("td", { id: `assignment-row-dosage-${r.id}` }, ...parts);
+  }
+
   async function act(id, action, body) {
     const r = await api("POST", `${config.urls.api}assignments/${id}/${action}/`, body);
     document.getElementById("board-errors").textContent = r.ok ? "" : errorText(r.data);
@@ -32,19 +44,20 @@
         actions.append(el("button", { type: "button", class: "secondary", onclick: () => act(r.id, "cancel", { reason: "" }) }, "Cancel"));
       }
       return el("tr", { id: `assignment-row-${r.id}`, class: changed ? "flash" : "", dataset: { status: r.status } },
-        el("td", {}, String(r.id)),
+        el("td", {}, el("a", { href: r.url, id: `assignment-link-${r.id}` }, String(r.id))),
         el("td", { class: `status a-${r.status}`, id: `assignment-row-status-${r.id}` }, r.status_label),
         el("td", {}, r.kind_label, r.manual ? el("span", { class: "muted" }, " (manual)") : null),
         el("td", { class: "wrap" }, r.objective),
         el("td", {}, r.assignee),
         el("td", {}, `P${r.priority}`),
+        dosageCell(r),
         el("td", {}, fmtTime(r.issued_at)),
         el("td", { id: `assignment-row-ack-${r.id}` }, r.acknowledged_at ? `${fmtTime(r.acknowledged_at)}${ackMin !== null ? ` (${ackMin} min)` : ""}${r.acknowledged_by ? " · " + r.acknowledged_by : ""}` : (r.status === "issued" ? el("span", { class: "ack-late" }, "not yet") : "")),
         el("td", {}, fmtTime(r.started_at)),
         el("td", {}, fmtTime(r.finished_at)),
         actions);
     }));
-    if (!state.rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 11, class: "muted" }, "No assignments yet.")));
+    if (!state.rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: 12, class: "muted" }, "No assignments yet.")));
     state.versions = new Map(state.rows.map((r) => [r.id, r.version]));
   }
 
