@@ -40,10 +40,93 @@ def _check_as_of(as_of: Any) -> dt.datetime:
     return as_of.astimezone(dt.UTC)
 
 
+# Evidence rows per INSERT (Django caps it further at what the database accepts per statement).
+EVIDENCE_BATCH = 5_000
+# Finding ids per "evidence of these findings" DELETE: below SQLite's variable limit.
+DELETE_BATCH = 900
+
+
+class _FindingBatch:
+    """One run's writes: the open findings of its kind read once, then bulk inserts and updates.
+
+    ``_finding_upsert`` records each draft here; ``flush`` writes them: new findings in one
+    bulk insert, changed ones in one bulk update, the old evidence of the changed ones in one
+    delete (chunked), and all evidence in large inserts. Four to six queries per finding made
+    the upserts most of a run's time. Used inside the run's transaction, so a crash before or
+    during ``flush`` writes nothing.
+    """
+
+    def __init__(self, *, run: AnalysisRun, kind: str, agency_ids: set[int]) -> None:
+        self.run = run
+        self.kind = kind
+        self.open: dict[tuple[int, str], Finding] = {
+            (f.agency_id, f.subject_key): f
+            for f in Finding.objects.select_for_update().filter(
+                agency_id__in=agency_ids, kind=kind, status=FindingStatus.PROPOSED
+            )
+        }
+        self.new: list[Finding] = []
+        self.changed: dict[int, Finding] = {}
+        self.evidence: dict[int, tuple[Finding, runners.FindingDraft]] = {}
+
+    def flush(self) -> None:
+        Finding.objects.bulk_create(self.new)
+        if self.changed:
+            now = timezone.now()
+            for finding in self.changed.values():
+                finding.updated_at = now
+            Finding.objects.bulk_update(
+                list(self.changed.values()), [*_UPSERT_FIELDS, "updated_at"]
+            )
+            ids = list(self.changed)
+            for i in range(0, len(ids), DELETE_BATCH):
+                FindingEvidence.objects.filter(finding_id__in=ids[i : i + DELETE_BATCH]).delete()
+        FindingEvidence.objects.bulk_create(
+            [
+                row
+                for finding, draft in self.evidence.values()
+                for row in [
+                    *(FindingEvidence(finding=finding, call_id=pk) for pk in draft.call_ids),
+                    *(
+                        FindingEvidence(finding=finding, observation_id=pk)
+                        for pk in draft.observation_ids
+                    ),
+                ]
+            ],
+            batch_size=EVIDENCE_BATCH,
+        )
+
+
+_UPSERT_FIELDS = (
+    "location_id",
+    "cells",
+    "latitude",
+    "longitude",
+    "window_start",
+    "window_end",
+    "statistics",
+    "explanation",
+    "last_run",
+)
+
+
 def _finding_upsert(
-    *, run: AnalysisRun, kind: str, draft: runners.FindingDraft
+    *,
+    run: AnalysisRun,
+    kind: str,
+    draft: runners.FindingDraft,
+    batch: _FindingBatch | None = None,
 ) -> tuple[Finding, bool]:
-    """Update the open finding for this subject, or create it; then replace its evidence."""
+    """Update the open finding for this subject, or create it; then replace its evidence.
+
+    With a ``batch`` the writes wait for ``batch.flush()`` (a new finding has no pk until then);
+    without one they happen now.
+    """
+    if batch is None:
+        batch = _FindingBatch(run=run, kind=kind, agency_ids={draft.agency_id})
+        finding, created = _finding_upsert(run=run, kind=kind, draft=draft, batch=batch)
+        batch.flush()
+        return finding, created
     values = {
         "location_id": draft.location_id,
         "cells": list(draft.cells),
@@ -55,34 +138,28 @@ def _finding_upsert(
         "explanation": draft.explanation,
         "last_run": run,
     }
-    finding = (
-        Finding.objects.select_for_update()
-        .filter(
-            agency_id=draft.agency_id,
-            kind=kind,
-            subject_key=draft.subject_key,
-            status=FindingStatus.PROPOSED,
-        )
-        .first()
-    )
+    subject = (draft.agency_id, draft.subject_key)
+    finding = batch.open.get(subject)
     created = finding is None
     if finding is None:
-        finding = Finding.objects.create(
+        finding = Finding(
             agency_id=draft.agency_id,
             kind=kind,
             subject_key=draft.subject_key,
             first_run=run,
+            status=FindingStatus.PROPOSED,
             **values,
         )
+        batch.open[subject] = finding
+        batch.new.append(finding)
     else:
         for name, value in values.items():
             setattr(finding, name, value)
-        finding.save(update_fields=[*values, "updated_at"])
-        finding.evidence.all().delete()
-    FindingEvidence.objects.bulk_create(
-        [FindingEvidence(finding=finding, call_id=pk) for pk in draft.call_ids]
-        + [FindingEvidence(finding=finding, observation_id=pk) for pk in draft.observation_ids]
-    )
+        if finding.pk is not None:
+            batch.changed[finding.pk] = finding
+    # A subject drafted twice keeps the last draft's evidence only, as sequential upserts did.
+    batch.evidence.pop(id(finding), None)
+    batch.evidence[id(finding)] = (finding, draft)
     return finding, created
 
 
@@ -152,16 +229,20 @@ def analysis_execute(
         output = runner(as_of=as_of, agency_id=agency.pk if agency else None, parameters=parameters)
         with transaction.atomic():
             created = updated = suppressed = 0
-            kept: list[int] = []
-            quiet = _recently_decided(kind, {d.agency_id for d in output.drafts})
+            kept_findings: list[Finding] = []
+            agency_ids = {d.agency_id for d in output.drafts}
+            quiet = _recently_decided(kind, agency_ids)
+            batch = _FindingBatch(run=run, kind=kind, agency_ids=agency_ids)
             for draft in output.drafts:
                 if (draft.agency_id, draft.subject_key) in quiet:
                     suppressed += 1
                     continue
-                finding, is_new = _finding_upsert(run=run, kind=kind, draft=draft)
-                kept.append(finding.pk)
+                finding, is_new = _finding_upsert(run=run, kind=kind, draft=draft, batch=batch)
+                kept_findings.append(finding)
                 created += is_new
                 updated += not is_new
+            batch.flush()
+            kept = [finding.pk for finding in kept_findings]
             stale = Finding.objects.filter(
                 kind=kind, status=FindingStatus.PROPOSED, created_by__isnull=True
             ).exclude(pk__in=kept)

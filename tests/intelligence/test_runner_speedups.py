@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,3 +77,58 @@ def test_flagged_premises_are_the_premise_drafts(demo: DemoPlan) -> None:
         ]
         assert expected
         assert flagged_premises(as_of=as_of, agency_id=None) == expected
+
+
+def _fake_runner(n: int, agency_id: int, call_ids: list[int]):  # type: ignore[no-untyped-def]
+    from intelligence.runners import FindingDraft, RunnerOutput
+
+    def runner(**kwargs):  # type: ignore[no-untyped-def]
+        drafts = [
+            FindingDraft(
+                agency_id=agency_id,
+                subject_key=f"test:{k}",
+                window_start=ANCHOR - dt.timedelta(days=1),
+                window_end=ANCHOR,
+                statistics={"k": k, "n": n},
+                explanation=f"draft {k} of {n}",
+                call_ids=tuple(call_ids),
+            )
+            for k in range(n)
+        ]
+        # The same subject twice: the last draft wins, as sequential upserts had it.
+        drafts.append(replace(drafts[0], explanation="again", call_ids=tuple(call_ids[:1])))
+        return RunnerOutput("fake", "1", {}, ANCHOR, ANCHOR, "x", drafts)
+
+    return runner
+
+
+def test_upserts_cost_a_fixed_number_of_queries(agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from intelligence import runners, services
+    from intelligence.choices import FindingKind
+    from intelligence.models import Finding
+    from tests.factories import CallFactory
+
+    calls = [CallFactory(agency=agency).pk for _ in range(3)]
+    kind = FindingKind.HOTSPOT
+    used = []
+    for n in (5, 60):
+        monkeypatch.setitem(runners.RUNNERS, kind, _fake_runner(n, agency.pk, calls))
+        with CaptureQueriesContext(connection) as first:
+            run = services.analysis_execute(kind=kind, as_of=ANCHOR)
+        assert run.counts == {"created": n, "updated": 1, "expired": 0, "suppressed": 0}
+        with CaptureQueriesContext(connection) as second:
+            again = services.analysis_execute(kind=kind, as_of=ANCHOR)
+        assert again.counts == {"created": 0, "updated": n + 1, "expired": 0, "suppressed": 0}
+        used.append((len(first), len(second)))
+        repeated = Finding.objects.get(subject_key="test:0", status="proposed")
+        assert repeated.explanation == "again" and repeated.last_run == again
+        assert list(repeated.evidence.values_list("call_id", flat=True)) == calls[:1]
+        other = Finding.objects.get(subject_key="test:1", status="proposed")
+        assert sorted(other.evidence.values_list("call_id", flat=True)) == sorted(calls)
+        Finding.objects.all().delete()
+    # More drafts, not more queries (a few per run, whatever the number of findings).
+    assert max(max(pair) for pair in used) <= 15, used
+    assert abs(used[1][1] - used[0][1]) <= 1, used
