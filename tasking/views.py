@@ -22,10 +22,10 @@ from beacon_core.errors import DomainError, NotFoundError
 from dispatch.models import Unit
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
-from governance.models import Membership
+from governance.models import Agency, Membership
 from intelligence.choices import FindingStatus
 from intelligence.permissions import access_finding
-from tasking import areas, briefing, execution, selectors, services
+from tasking import areas, briefing, execution, selectors, services, shift
 from tasking.choices import AssignmentKind, AssignmentStatus
 from tasking.forms import FormError, create_kwargs
 from tasking.models import Assignment
@@ -80,6 +80,7 @@ def board_page(request: HttpRequest) -> HttpResponse:
     config = {
         "urls": {
             "board": reverse("tasking-board-json"),
+            "briefing": reverse("tasking-briefing"),
             "ws": "/ws/dispatch/",
             "api": "/api/v1/",
             "new": reverse("tasking-new"),
@@ -136,6 +137,35 @@ def detail_page(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "may_board": sees_agency_assignments(request.user),
     }
     return render(request, "tasking/detail.html", context)
+
+
+@require_GET
+def briefing_page(request: HttpRequest) -> HttpResponse:
+    """The shift briefing: priorities, the shift's assignments with maps, recent outcomes."""
+    if not can(request.user, Action.VIEW, Category.ASSIGNMENT):
+        raise PermissionDenied
+    agency_id = user_agency_id(request.user)
+    zone = Agency.objects.filter(pk=agency_id).values_list("time_zone", flat=True).first()
+    zone = zone or settings.BEACON_TIME_ZONE
+    now = timezone.now()
+    errors: dict[str, list[str]] = {}
+    try:
+        chosen = shift.parse_shift(request.GET, now=now, time_zone=zone)
+    except DomainError as exc:
+        errors = exc.errors
+        chosen = shift.default_shift(now, zone)
+    data = shift.shift_briefing(user=request.user, shift=chosen, now=now)
+    areas_json = [{"id": row["a"].pk, **row["shapes"]} for row in data["assignments"]]
+    context = {
+        "shift": chosen,
+        "time_zone": zone,
+        "errors": errors,
+        "now": now,
+        "map_json": {"map": map_config(), "areas": areas_json},
+        "may_board": sees_agency_assignments(request.user),
+        **data,
+    }
+    return render(request, "tasking/briefing.html", context, status=400 if errors else 200)
 
 
 def _choices(request: HttpRequest) -> dict[str, Any]:
