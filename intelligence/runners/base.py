@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,13 +53,26 @@ class RunnerOutput:
 Runner = Callable[..., RunnerOutput]
 
 
+# Rows per hashed slice: bounds the text held at once (a million rows is ~100 MB of repr).
+_HASH_SLICE = 50_000
+
+
 def input_hash(rows: Iterable[Iterable[Any]]) -> str:
-    """sha256 of the sorted input rows, so a run's input can be recognised later."""
-    lines = sorted(json.dumps([str(v) for v in row]) for row in rows)
+    """sha256 of the sorted input rows, so a run's input can be recognised later.
+
+    The rows are sorted as tuples (by their string form when their values do not compare, e.g.
+    None beside a number) and hashed as Python's ``repr`` of consecutive slices: deterministic
+    for the ints, floats, strings, None and aware datetimes the runners read, and one C-level
+    call per slice instead of one JSON string per row (4 s per million rows before).
+    """
+    ordered = [tuple(row) for row in rows]
+    try:
+        ordered.sort()
+    except TypeError:
+        ordered.sort(key=lambda row: [str(v) for v in row])
     digest = hashlib.sha256()
-    for line in lines:
-        digest.update(line.encode())
-        digest.update(b"\n")
+    for i in range(0, len(ordered), _HASH_SLICE):
+        digest.update(repr(ordered[i : i + _HASH_SLICE]).encode())
     return digest.hexdigest()
 
 

@@ -55,7 +55,7 @@ def entities(
     rows.sort()
     out = RunnerOutput(
         method="recurring_entities_link_components",
-        method_version="1",
+        method_version="2",
         parameters={**params, "link_nodes": "persons+vehicles"},
         window_start=start,
         window_end=as_of,

@@ -88,7 +88,7 @@ def hotspots(
     )
     out = RunnerOutput(
         method="getis_ord_gi_star_h3",
-        method_version="1",
+        method_version="2",
         parameters={**params, "resolution": 9},
         window_start=start,
         window_end=as_of,

@@ -165,7 +165,7 @@ def near_repeat(
             )
     return RunnerOutput(
         method="knox_monte_carlo",
-        method_version="1",
+        method_version="2",
         parameters=params,
         window_start=start,
         window_end=as_of,

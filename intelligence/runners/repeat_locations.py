@@ -301,7 +301,7 @@ def repeat_locations(
     )
     out = RunnerOutput(
         method="repeat_locations_poisson_bh",
-        method_version="2",
+        method_version="3",
         parameters=params,
         window_start=data_start,
         window_end=as_of,

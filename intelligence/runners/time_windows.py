@@ -179,7 +179,7 @@ def time_windows(
             )
     return RunnerOutput(
         method="hour_of_week_window_scan_bh",
-        method_version="2",
+        method_version="3",
         parameters=params,
         window_start=start,
         window_end=as_of,

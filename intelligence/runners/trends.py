@@ -163,7 +163,7 @@ def trends(
         )
     return RunnerOutput(
         method="mann_kendall_weekly_counts",
-        method_version="1",
+        method_version="2",
         parameters=params,
         window_start=start,
         window_end=as_of,

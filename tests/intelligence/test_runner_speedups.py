@@ -132,3 +132,19 @@ def test_upserts_cost_a_fixed_number_of_queries(agency, monkeypatch) -> None:  #
     # More drafts, not more queries (a few per run, whatever the number of findings).
     assert max(max(pair) for pair in used) <= 15, used
     assert abs(used[1][1] - used[0][1]) <= 1, used
+
+
+def test_input_hash_is_order_independent_and_tells_inputs_apart() -> None:
+    from intelligence.runners import input_hash
+
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    rows = [(k, 1, when + dt.timedelta(hours=k), f"c{k % 3}") for k in range(120_000)]
+    shuffled = list(rows)
+    np.random.default_rng(1).shuffle(shuffled)
+    assert input_hash(rows) == input_hash(shuffled) == input_hash(iter(rows))
+    assert input_hash(rows) != input_hash(rows[:-1])
+    assert input_hash(rows) != input_hash([*rows[:-1], (*rows[-1][:3], "other")])
+    # Values that do not compare (None beside a number) still hash, in any order.
+    mixed = [(1, None), (1, 2), ("a", 3)]
+    assert input_hash(mixed) == input_hash(mixed[::-1])
+    assert len(input_hash([])) == 64
