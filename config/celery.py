@@ -55,4 +55,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {},
         "options": {"expires": 20 * HOUR, "queue": "analysis"},
     },
+    # */15 * * * *  (every 15 minutes): assignments whose last window ended get their dosage
+    # recorded, and are marked missed if no window met it. Expires after 10 min (period 15).
+    "tasking: close assignments whose windows ended, every 15 minutes": {
+        "task": "tasking.close_ended_assignments",
+        "schedule": crontab(minute="*/15"),
+        "kwargs": {},
+        "options": {"expires": 10 * 60, "queue": "default"},
+    },
 }

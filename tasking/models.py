@@ -66,6 +66,11 @@ class Assignment(models.Model):
     )
     status = models.CharField(max_length=24, choices=S.choices, default=S.DRAFT)
     briefing = models.TextField(blank=True, default="")
+    dosage_summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Windows past/met from AVL, recorded by the schedule after the last window.",
+    )
     issued_at = models.DateTimeField(null=True, blank=True)
     issued_by = _by("issued by")
     acknowledged_at = models.DateTimeField(null=True, blank=True)

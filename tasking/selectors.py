@@ -15,7 +15,7 @@ from intelligence.models import Finding, FindingOutcome
 from intelligence.permissions import findings_visible_to
 from tasking import execution
 from tasking.analysis import schedule
-from tasking.choices import PENDING_STATUSES, AssignmentStatus
+from tasking.choices import OUTCOME_STATUSES, PENDING_STATUSES, AssignmentStatus
 from tasking.models import Assignment, AssignmentEvent
 from tasking.permissions import assignments_visible_to, own_assignments_q
 
@@ -39,19 +39,23 @@ def assignment_board(*, user: Any) -> QuerySet[Assignment]:
     )
 
 
-def board_dosage(
-    assignments: list[Assignment], *, now: dt.datetime
-) -> dict[int, execution.DosageSummary]:
+def board_dosage(assignments: list[Assignment], *, now: dt.datetime) -> dict[int, dict[str, Any]]:
     """Dosage for the board's rows: one query for all their fixes, not one per assignment.
 
-    Drafts and cancelled work were never patrolled, so they are left out.
+    Drafts and cancelled work were never patrolled, so they are left out; finished work whose
+    dosage the schedule recorded shows that record instead of being recomputed.
     """
-    measured = [
-        a
-        for a in assignments
-        if a.status not in (AssignmentStatus.DRAFT, AssignmentStatus.CANCELLED)
-    ]
-    return execution.dosage_for(measured, now=now)
+    out: dict[int, dict[str, Any]] = {}
+    live = []
+    for a in assignments:
+        if a.status in (AssignmentStatus.DRAFT, AssignmentStatus.CANCELLED):
+            continue
+        if a.status in OUTCOME_STATUSES and a.dosage_summary:
+            out[a.pk] = a.dosage_summary
+        else:
+            live.append(a)
+    out.update({pk: s.as_dict() for pk, s in execution.dosage_for(live, now=now).items()})
+    return out
 
 
 def assignment_detail(*, user: Any, assignment_id: int) -> Assignment:

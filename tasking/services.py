@@ -499,6 +499,49 @@ def assignment_report(
     return report
 
 
+SUMMARY_KEYS = ("total", "past", "met", "measured", "next_start")
+
+
+@transaction.atomic
+def assignment_schedule_close(*, assignment_id: int, summary: Mapping[str, Any]) -> Assignment:
+    """After the last window: record the measured dosage; mark missed if no window met it.
+
+    A system transition (attributed to no user, with a note saying why). Only an issued,
+    acknowledged or in-progress assignment is touched: one somebody finished keeps their
+    outcome (``ConflictError``, like any race). Assignments with some window met, or whose
+    dosage cannot be measured (a shift, no dosage), are left for the supervisor to finish.
+    """
+    clean = {k: summary[k] for k in SUMMARY_KEYS}
+    now = timezone.now()
+    recorded = Assignment.objects.filter(pk=assignment_id, status__in=FINISH_FROM).update(
+        dosage_summary=clean, updated_at=now
+    )
+    if not recorded:
+        current = _current(assignment_id)
+        if not current:
+            raise NotFoundError
+        raise ConflictError(
+            f"Cannot close by schedule: the assignment is {S(current['status']).label.lower()}.",
+            field="status",
+            current=current,
+        )
+    if not (clean["measured"] and clean["past"] > 0 and clean["met"] == 0):
+        return Assignment.objects.get(pk=assignment_id)
+    assignment = _transition(
+        assignment_id=assignment_id,
+        actor=None,
+        to=S.MISSED,
+        allowed_from=FINISH_FROM,
+        note=(
+            f"Marked missed by the schedule: no window met its dosage "
+            f"(0 of {clean['past']}, from AVL)."
+        ),
+        verb="mark missed",
+    )
+    realtime.publish_assignment("assignment.finished", assignment)
+    return assignment
+
+
 def _agency_of(assignment_id: int) -> int:
     agency_id = (
         Assignment.objects.filter(pk=assignment_id).values_list("agency_id", flat=True).first()

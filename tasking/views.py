@@ -43,11 +43,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def _dosage(summary: execution.DosageSummary | None) -> dict[str, Any] | None:
-    return summary.as_dict() if summary is not None else None
-
-
-def _row(a: Assignment, summary: execution.DosageSummary | None = None) -> dict[str, Any]:
+def _row(a: Assignment, dosage: dict[str, Any] | None = None) -> dict[str, Any]:
     events = list(a.events.all())
     by = {e.to_status: e.actor.get_username() if e.actor else None for e in events}
     return {
@@ -69,7 +65,7 @@ def _row(a: Assignment, summary: execution.DosageSummary | None = None) -> dict[
         "finished_at": _iso(a.finished_at or a.cancelled_at),
         "version": a.version,
         "url": reverse("tasking-detail", args=[a.pk]),
-        "dosage": _dosage(summary),
+        "dosage": dosage,
     }
 
 
