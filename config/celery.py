@@ -63,4 +63,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {},
         "options": {"expires": 10 * 60, "queue": "default"},
     },
+    # 30 4 * * *  (04:30 local, daily, after the findings' own evaluations): finished
+    # assignments whose period is over get an outcome over that period. Expires after 20 h.
+    "tasking: outcomes of finished assignments, daily": {
+        "task": "tasking.evaluate_assignment_outcomes",
+        "schedule": crontab(minute="30", hour="4"),
+        "kwargs": {},
+        "options": {"expires": 20 * HOUR, "queue": "analysis"},
+    },
 }

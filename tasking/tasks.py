@@ -7,13 +7,18 @@ own transaction; one failure is logged and does not stop the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.utils import timezone
 
-from beacon_core.errors import ConflictError, NotFoundError
+from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from beacon_core.tasks import beacon_task
+from intelligence.choices import FindingStatus
+from intelligence.models import Finding, FindingOutcome
+from intelligence.services import outcome_evaluate
 from tasking import execution, services
+from tasking.choices import OUTCOME_STATUSES
 from tasking.models import Assignment
 
 logger = logging.getLogger(__name__)
@@ -44,3 +49,47 @@ def close_ended_assignments() -> int:
                 continue  # finished, cancelled or deleted meanwhile: theirs stands
             missed += closed.status == "missed"
     return missed
+
+
+# An assignment finished longer ago than this has long had its evaluation (or never can:
+# outcome periods are at most a year); bounding the sweep keeps each run small.
+OUTCOME_LOOKBACK = dt.timedelta(days=400)
+
+
+@beacon_task(name="tasking.evaluate_assignment_outcomes", queue="analysis")
+def evaluate_assignment_outcomes() -> int:
+    """For finished assignments from an accepted finding whose period [first window start, last
+    window end) is over, evaluate the finding over that period, once per (finding, start).
+
+    Returns how many evaluations were made. Cancelled work was never done, so it gets none.
+    """
+    now = timezone.now()
+    candidates = list(
+        Assignment.objects.filter(
+            status__in=sorted(OUTCOME_STATUSES),
+            finding__isnull=False,
+            finding__status=FindingStatus.ACCEPTED,
+            finished_at__gte=now - OUTCOME_LOOKBACK,
+        ).order_by("id")
+    )
+    done = set(
+        FindingOutcome.objects.filter(
+            finding_id__in={a.finding_id for a in candidates}
+        ).values_list("finding_id", "period_start")
+    )
+    made = 0
+    for a in candidates:
+        period = execution.period_of(a)
+        if period is None or period[1] > now or (a.finding_id, period[0]) in done:
+            continue
+        try:
+            outcome_evaluate(
+                finding_id=a.finding_id, actor=None, period_start=period[0], period_end=period[1]
+            )
+        except (DomainError, Finding.DoesNotExist) as exc:
+            # E.g. a period longer than evaluations allow, or a finding with no place.
+            logger.info("no outcome for assignment %s: %s", a.pk, exc)
+            continue
+        done.add((a.finding_id, period[0]))
+        made += 1
+    return made
