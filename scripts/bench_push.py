@@ -28,6 +28,14 @@ flushed before each run; never db 0). The bench
    group's ``group_send`` to t1 (Redis -> server worker -> consumer -> socket -> reader);
 5. checks that every issue reached its unit's device exactly once and no other device.
 
+Also printed: CPU seconds used by the server's processes and by this process over each run.
+``--unit-group-only`` is a diagnostic, not the production path: it skips the agency-group copy
+(the supervisors' board), which every field device also receives and drops, to show its cost.
+
+The bench runs the code in its own checkout (``ROOT``); in a checkout where others are editing,
+run it from a snapshot (``git archive HEAD | tar -x -C DIR``) so a half-made model change does not
+break it mid-run.
+
 Exit status 1 if a device failed to connect or a push was lost, duplicated or misdelivered
 (a correctness check; the latency target is reported, not asserted). The load average is
 printed with each run: the machine is shared, and timings move with it.
@@ -147,6 +155,12 @@ def format_run(r: dict[str, Any]) -> str:
                 f"  {part:8} ms  p50 {s['p50']:.1f}  p95 {s['p95']:.1f}  p99 {s['p99']:.1f}  "
                 f"max {s['max']:.1f}"
             )
+    if "server_cpu_s" in r:
+        lines.append(
+            f"  cpu s over {r['run_wall_s']:.1f} s: server {r['server_cpu_s']:.1f}, "
+            f"bench (devices + issuer) {r['bench_cpu_s']:.1f}"
+            + ("  [diagnostic: agency-group copies not sent]" if r.get("unit_group_only") else "")
+        )
     lines.append(
         "  load before "
         + " ".join(f"{x:.2f}" for x in r["load_before"])
@@ -280,15 +294,32 @@ def stop_server(proc: subprocess.Popen) -> None:
         pass
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of process group ``pgid``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 # --- the issuer thread ---------------------------------------------------------------------
 
 
 class Issuer(threading.Thread):
     """Issues the drafts at ``rate`` per second; records t0, the publish times and the return."""
 
-    def __init__(self, supervisor: Any, drafts: dict[int, int], units: list[int], rate: float):
+    def __init__(
+        self, supervisor: Any, drafts: dict[int, int], rate: float, unit_group_only: bool
+    ) -> None:
         super().__init__(name="bench-issuer", daemon=True)
-        self.supervisor, self.drafts, self.units, self.rate = supervisor, drafts, units, rate
+        self.supervisor, self.drafts, self.rate = supervisor, drafts, rate
+        self.unit_group_only = unit_group_only
         self.t0: dict[int, float] = {}
         self.returned: dict[int, float] = {}
         self.publishes: dict[int, list[tuple[str, float, float]]] = defaultdict(list)
@@ -305,6 +336,8 @@ class Issuer(threading.Thread):
         current: list[int] = [0]
 
         def timed(group: str, event: Any) -> bool:
+            if self.unit_group_only and group.startswith("dispatch.agency."):
+                return True  # diagnostic: what the agency-group fan-out costs the devices
             started = time.perf_counter()
             ok = original(group, event)
             self.publishes[current[0]].append((group, started, time.perf_counter()))
@@ -418,9 +451,17 @@ def one_run(
     log = work / f"serve-{workers}.log"
     proc, base = start_server(env, workers, log)
     try:
-        issuer = Issuer(people["supervisor"], drafts, people["units"], args.rate)
+        issuer = Issuer(people["supervisor"], drafts, args.rate, args.unit_group_only)
         load_before = os.getloadavg()
+        cpu_before, own_before, wall_before = (
+            group_cpu_s(proc.pid),
+            time.process_time(),
+            time.perf_counter(),
+        )
         got = asyncio.run(devices_run(base, people["cookies"], issuer, drafts, args.settle))
+        wall = time.perf_counter() - wall_before
+        server_cpu = group_cpu_s(proc.pid) - cpu_before
+        bench_cpu = time.process_time() - own_before
         load_after = os.getloadavg()
     finally:
         stop_server(proc)
@@ -460,6 +501,12 @@ def one_run(
             "deliver": summarize_ms(deliver),
         },
         "service_call_ms": summarize_ms(issuer.returned[a] - issuer.t0[a] for a in issuer.returned),
+        "unit_group_only": args.unit_group_only,
+        # CPU seconds over the run (connect + issue + settle), of the server's processes and of
+        # this process (200 socket readers + the issuer thread), and the run's wall time.
+        "server_cpu_s": round(server_cpu, 2),
+        "bench_cpu_s": round(bench_cpu, 2),
+        "run_wall_s": round(wall, 2),
         "load_before": [round(x, 2) for x in load_before],
         "load_after": [round(x, 2) for x in load_after],
     }
@@ -479,6 +526,11 @@ def main() -> int:
     parser.add_argument("--workers", default="1,2", help="server worker counts to run, e.g. 1,2")
     parser.add_argument("--settle", type=float, default=10.0, help="max s to wait for stragglers.")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--unit-group-only",
+        action="store_true",
+        help="diagnostic: skip the agency-group publish (the board's copy), to see its cost.",
+    )
     parser.add_argument("--json", default="", help="also write the figures here ('-' = stdout).")
     parser.add_argument("--keep", action="store_true", help="keep the server logs' directory.")
     args = parser.parse_args()
