@@ -18,6 +18,12 @@ from __future__ import annotations
 
 import os
 
+# One BLAS thread per worker process, before any task module imports numpy: OpenBLAS threads
+# busy-wait on a loaded 2-core box and made the analyses' matrix products ~15x slower (see the
+# same lines in manage.py). setdefault: an operator's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from celery import Celery
 from celery.schedules import crontab
 
