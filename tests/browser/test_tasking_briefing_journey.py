@@ -51,6 +51,10 @@ def test_the_briefing_page_lists_the_assignment_and_prints_without_nav(new_page,
     desk = new_page(viewport={"width": 1280, "height": 900})
     sign_in(desk, "supervisor1", TEST_PASSWORD)
     desk.goto("/tasking/")
+    # The board's dosage column: no window closed yet, the next one named.
+    dosage = desk.locator(f"#assignment-row-dosage-{assignment.pk}")
+    dosage.wait_for()
+    assert "no window closed yet" in dosage.inner_text() and "next" in dosage.inner_text()
     desk.click("#briefing-link")
     desk.wait_for_url("**/tasking/briefing/")
     desk.fill("#shift-date", tomorrow.isoformat())
@@ -69,3 +73,9 @@ def test_the_briefing_page_lists_the_assignment_and_prints_without_nav(new_page,
     assert desk.locator("#shift-form").evaluate("e => getComputedStyle(e).display") == "none"
     assert card.evaluate("e => getComputedStyle(e).breakBefore") == "page"
     assert "Within 250 m of" in card.inner_text()
+
+    # The assignment's own page: the area drawn, the window upcoming.
+    desk.emulate_media(media="screen")
+    desk.goto(f"/tasking/{assignment.pk}/")
+    desk.wait_for_selector(f"#amap-{assignment.pk}[data-layers='1']")
+    assert "upcoming" in desk.locator("#window-rows").inner_text()
