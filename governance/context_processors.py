@@ -27,4 +27,6 @@ def roles(request: HttpRequest) -> dict[str, Any]:
             can(user, Action.VIEW, Category.ASSIGNMENT) and can(user, Action.VIEW, Category.FINDING)
         ),
         "may_task": can(user, Action.CREATE, Category.ASSIGNMENT),
+        # The shift briefing is for everyone who may view assignments (field staff see their own).
+        "may_view_briefing": bool(user is not None and can(user, Action.VIEW, Category.ASSIGNMENT)),
     }

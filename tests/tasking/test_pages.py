@@ -144,3 +144,13 @@ def test_nav_link_follows_the_board_rule_for_every_role(cast, rf):
 def test_phone_page_has_the_assignments_section(cast, unit):
     html = signed_in(cast["field"]).get("/field/").content.decode()
     assert 'id="assignments"' in html and "js/field-assignments.js" in html
+
+
+@pytest.mark.parametrize("role", ["supervisor", "field", "analyst"])
+def test_the_briefing_nav_link_shows_for_roles_that_may_view_assignments(cast, role) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    client = Client()
+    client.force_login(cast[role])
+    html = client.get("/calls/").content.decode()
+    assert 'href="/tasking/briefing/">Briefing</a>' in html
