@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
+from beacon_core.db_maintenance import planner_statistics_refresh
 from beacon_core.tasks import beacon_task
 from governance.models import Agency
 from intelligence import runners, services
@@ -59,6 +60,8 @@ def run_all_analyses(kinds: Sequence[str] | None = None, as_of_iso: str | None =
     if unknown:
         logger.warning("run_all_analyses: skipping unimplemented kinds %s", ", ".join(unknown))
     as_of = as_of_iso or timezone.now().isoformat()
+    # SQLite plans the analyses' queries from statistics only ANALYZE gathers (no-op elsewhere).
+    planner_statistics_refresh()
     eager = bool(run_analysis.app.conf.task_always_eager)
     sent = 0
     for agency_id in Agency.objects.filter(active=True).values_list("pk", flat=True):

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
+from beacon_core.db_maintenance import planner_statistics_refresh
 from dispatch.importing.profiles import PROFILES, Rejection, profile_get
 from dispatch.importing.reader import CsvFormatError, CsvSource, RawRow
 from dispatch.importing.writer import DEFAULT_BATCH_SIZE, calls_import
@@ -149,6 +150,9 @@ class Command(BaseCommand):
         finally:
             source.close()
 
+        if stats.imported:
+            # New rows change SQLite's query plans; refresh its statistics (no-op elsewhere).
+            planner_statistics_refresh()
         self.stdout.write(
             f"read {stats.read}, imported {stats.imported}, skipped (already present) "
             f"{stats.skipped}, rejected {stats.rejected} in {stats.seconds:.1f} s "
