@@ -64,17 +64,7 @@ def entities(
     by_agency: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     for _, agency, inc, ent, role in rows:
         by_agency[agency].append((inc, ent, role))
-    person_ids = {int(e[1:]) for _, _, _, e, _ in rows if e[0] == "p"}
-    vehicle_ids = {int(e[1:]) for _, _, _, e, _ in rows if e[0] == "v"}
-    persons = Person.objects.in_bulk(person_ids)
-    vehicles = Vehicle.objects.in_bulk(vehicle_ids)
-
-    def evidence(incs: Iterable[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        ordered = sorted(incs)
-        calls = tuple(sorted(int(i[1:]) for i in ordered if i[0] == "c"))[:cap]
-        obs = tuple(sorted(int(i[1:]) for i in ordered if i[0] == "o"))[:cap]
-        return calls, obs
-
+    recurring: dict[int, tuple[list[str], list[str], dict[str, int], dict[str, int], Any]] = {}
     for agency, items in sorted(by_agency.items()):
         inc_keys = sorted({i for i, _, _ in items})
         ent_keys = sorted({e for _, e, _ in items})
@@ -86,6 +76,25 @@ def entities(
             [inc_ix[i] for i, _, _ in items],
             min_n,
         )
+        recurring[agency] = (inc_keys, ent_keys, inc_ix, ent_ix, found)
+    # Only the flagged entities are named in a finding: read just their labels.
+    flagged = {
+        ent_keys[rec.entity_id]
+        for _, ent_keys, _, _, found in recurring.values()
+        for rec in found
+        if rec.flagged
+    }
+    persons = Person.objects.in_bulk({int(e[1:]) for e in flagged if e[0] == "p"})
+    vehicles = Vehicle.objects.in_bulk({int(e[1:]) for e in flagged if e[0] == "v"})
+
+    def evidence(incs: Iterable[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        ordered = sorted(incs)
+        calls = tuple(sorted(int(i[1:]) for i in ordered if i[0] == "c"))[:cap]
+        obs = tuple(sorted(int(i[1:]) for i in ordered if i[0] == "o"))[:cap]
+        return calls, obs
+
+    for agency, items in sorted(by_agency.items()):
+        inc_keys, ent_keys, inc_ix, ent_ix, found = recurring[agency]
         for rec in found:
             if not rec.flagged:
                 continue
