@@ -14,7 +14,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dispatch.realtime import (
+    agency_copy_group,
     agency_group,
+    board_group,
     event_category,
     receives_agency_copy,
     unit_group,
@@ -60,6 +62,11 @@ class DispatchConsumer(AsyncWebsocketConsumer):
                 lambda: list(Agency.objects.values_list("id", flat=True))
             )()
             self.groups_joined = [agency_group(a) for a in ids]
+        if Category.ASSIGNMENT in agency_copies and Category.ASSIGNMENT in visible:
+            boards = visible[Category.ASSIGNMENT]
+            if boards is None:
+                boards = {int(g.rsplit(".", 1)[1]) for g in self.groups_joined}
+            self.groups_joined += [board_group(a) for a in sorted(boards)]
         self.groups_joined += [unit_group(u) for u in unit_ids]
         if Category.ASSIGNMENT in visible:
             self.groups_joined.append(user_group(user.pk))
@@ -142,10 +149,10 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         group = message.get("group", "")
         own_agency_copy = (
             isinstance(agency_id, int)
-            and agency_group(agency_id) in self.groups_joined
+            and agency_copy_group(category, agency_id) in self.groups_joined
             and category in self.agency_copies
         )
-        if group.startswith("dispatch.agency."):
+        if group.startswith(("dispatch.agency.", "board.agency.")):
             if category not in self.agency_copies:
                 return  # e.g. a field device: other units' assignments are not its business
         elif own_agency_copy:

@@ -58,6 +58,21 @@ def agency_group(agency_id: int) -> str:
     return f"dispatch.agency.{agency_id}"
 
 
+def board_group(agency_id: int) -> str:
+    """The agency-wide audience of assignment events (supervisors' execution boards).
+
+    Not the agency group: every field device is in that one for call events, and sending each
+    assignment there made 200 devices receive and drop every issue (measured by
+    scripts/bench_push.py: p95 delivery 0.2-1.6 s instead of ~15 ms).
+    """
+    return f"board.agency.{agency_id}"
+
+
+def agency_copy_group(category: str, agency_id: int) -> str:
+    """The group that carries the agency-wide copy of ``category``'s events."""
+    return board_group(agency_id) if category == Category.ASSIGNMENT else agency_group(agency_id)
+
+
 def unit_group(unit_id: int) -> str:
     """The devices signed in for one unit."""
     return f"unit.{unit_id}"

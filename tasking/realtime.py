@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 from beacon_core.realtime import publish_on_commit
-from dispatch.realtime import agency_group, unit_group, user_group
+from dispatch.realtime import board_group, unit_group, user_group
 from tasking.choices import AssignmentStatus
 
 AssignmentEventType = Literal[
@@ -36,7 +36,7 @@ class AssignmentEventPayload(TypedDict):
 
 def assignment_groups(assignment: Any) -> list[str]:
     """The agency's board, plus the assignee's devices once the assignment has left draft."""
-    groups = [agency_group(assignment.agency_id)]
+    groups = [board_group(assignment.agency_id)]
     if assignment.status == AssignmentStatus.DRAFT:
         return groups  # a draft is the supervisor's business only
     if assignment.assignee_unit_id:

@@ -174,3 +174,30 @@ def test_issuing_succeeds_when_the_layer_raises(
     with django_capture_on_commit_callbacks(execute=True):
         a = create(cast["supervisor"], assignee_unit_id=unit.pk, issue=True)
     assert Assignment.objects.get(pk=a.pk).status == "issued"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_board_copies_go_to_a_group_field_devices_never_join(cast, agency, sockets):  # noqa: F811
+    """Assignment events for the board travel in ``board.agency.<id>``, not the agency group
+    every device joins for calls: devices must not receive (and drop) every issue in the
+    agency - that backlog is what made pushes slow with 200 devices (scripts/bench_push.py)."""
+    from channels.layers import get_channel_layer
+
+    from dispatch.realtime import agency_group, board_group
+    from tasking.realtime import assignment_groups
+
+    sup, field = cast["supervisor"], cast["field"]
+    board = await sockets(sup)
+    device = await sockets(field)
+    layer = get_channel_layer()
+    members = getattr(layer, "groups", None)
+    if members is None:  # channels-redis keeps groups in Redis; the in-memory layer in a dict
+        pytest.skip("group membership is inspectable on the in-memory layer only")
+    assert len(members.get(board_group(agency.pk), {})) == 1  # the supervisor's connection
+    assert len(members.get(agency_group(agency.pk), {})) == 2  # both, for call events
+    unit = await in_sync_thread(lambda: UnitFactory(agency=agency))
+    issued = await in_sync_thread(lambda: create(sup, assignee_unit_id=unit.pk, issue=True))
+    assert agency_group(agency.pk) not in assignment_groups(issued)
+    assert board_group(agency.pk) in assignment_groups(issued)
+    assert [e["type"] for e in await drain(board)] == ["assignment.created", "assignment.issued"]
+    assert await device.receive_nothing(timeout=0.3)
