@@ -64,20 +64,23 @@ def run_all_analyses(kinds: Sequence[str] | None = None, as_of_iso: str | None =
     planner_statistics_refresh()
     eager = bool(run_analysis.app.conf.task_always_eager)
     sent = 0
-    for agency_id in Agency.objects.filter(active=True).values_list("pk", flat=True):
-        for kind in wanted:
-            try:
-                run_analysis.apply_async(
-                    kwargs={"kind": kind, "agency_id": agency_id, "as_of_iso": as_of}
-                )
-            except Exception:
-                # In embedded (eager) mode the child runs here: one agency's failed run is
-                # recorded as a failed AnalysisRun and must not stop the others. In production
-                # an exception here is a publish failure, left to the retry policy.
-                if not eager:
-                    raise
-                logger.exception("run_analysis %s for agency %s failed", kind, agency_id)
-            sent += 1
+    # Eager (embedded) children run right here and may share intermediate results, e.g. the
+    # repeat-location run's premises as the time-window run's parents; a worker shares nothing.
+    with runners.shared_results():
+        for agency_id in Agency.objects.filter(active=True).values_list("pk", flat=True):
+            for kind in wanted:
+                try:
+                    run_analysis.apply_async(
+                        kwargs={"kind": kind, "agency_id": agency_id, "as_of_iso": as_of}
+                    )
+                except Exception:
+                    # In embedded (eager) mode the child runs here: one agency's failed run is
+                    # recorded as a failed AnalysisRun and must not stop the others. In production
+                    # an exception here is a publish failure, left to the retry policy.
+                    if not eager:
+                        raise
+                    logger.exception("run_analysis %s for agency %s failed", kind, agency_id)
+                sent += 1
     return sent
 
 

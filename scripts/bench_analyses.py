@@ -90,7 +90,12 @@ def worker(kinds: list[str], as_of_text: str, cprofile_dir: str) -> None:
     started = time.perf_counter()
     planner_statistics_refresh()
     statistics_s = round(time.perf_counter() - started, 3)
+    from intelligence.runners import shared_results
+
     out: list[dict[str, Any]] = []
+    # As run_all_analyses does in embedded mode: runs in one process share what they can.
+    sharing = shared_results()
+    sharing.__enter__()
     for kind in kinds:
         profiler = None
         if cprofile_dir:
@@ -115,6 +120,7 @@ def worker(kinds: list[str], as_of_text: str, cprofile_dir: str) -> None:
                 "rss_after_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             }
         )
+    sharing.__exit__(None, None, None)
     print(
         json.dumps(
             {

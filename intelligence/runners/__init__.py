@@ -17,7 +17,13 @@ from intelligence.runners import (
     time_windows,
     trends,
 )
-from intelligence.runners.base import FindingDraft, Runner, RunnerOutput, input_hash
+from intelligence.runners.base import (
+    FindingDraft,
+    Runner,
+    RunnerOutput,
+    input_hash,
+    shared_results,
+)
 
 # The submodules, not their functions, are the package's attributes: ``runners.hotspots`` is the
 # module and ``runners.hotspots.hotspots`` the runner, so patching a module's name works.
@@ -31,6 +37,7 @@ __all__ = [
     "input_hash",
     "near_repeat",
     "repeat_locations",
+    "shared_results",
     "time_windows",
     "trends",
 ]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,6 +53,45 @@ class RunnerOutput:
 
 
 Runner = Callable[..., RunnerOutput]
+
+T = TypeVar("T")
+
+# Results one runner computes and another needs, shared only inside ``shared_results()``.
+_SHARED: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("runner_shared", default=None)
+
+
+@contextmanager
+def shared_results() -> Iterator[None]:
+    """Inside the block, runners reuse each other's intermediate results for the same inputs.
+
+    For a sequence of runs over the same ``as_of`` in one process (the embedded nightly
+    fan-out, the bench): e.g. the repeat-location run's flagged premises are the time-window
+    run's parents, so the latter need not read a year of calls again. Only results that depend
+    on the calls, ``as_of`` and the agency alone are shared, never ones that depend on open
+    findings; everything is forgotten when the block ends.
+    """
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def shared(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or its value from earlier in the enclosing ``shared_results()`` block."""
+    memo = _SHARED.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def share(key: tuple[Any, ...], value: Any) -> None:
+    """Offer ``value`` under ``key`` to later runs in the enclosing ``shared_results()`` block."""
+    memo = _SHARED.get()
+    if memo is not None:
+        memo[key] = value
 
 
 # Rows per hashed slice: bounds the text held at once (a million rows is ~100 MB of repr).

@@ -28,6 +28,8 @@ from intelligence.runners.base import (
     json_number,
     merge_parameters,
     p_text,
+    share,
+    shared,
     time_zones,
 )
 
@@ -332,6 +334,7 @@ def repeat_locations(
         input_hash=input_hash(rows),
     )
     by_agency = _repeat_rows(rows)
+    premises: list[tuple[int, int]] = []
     places = _places(sorted({r[2] for r in rows}))
     zones = time_zones(by_agency)
     first_by_agency = first_calls(as_of, agency_id)
@@ -358,6 +361,11 @@ def repeat_locations(
                     params=params,
                 )
         hits = _cap_chronic(hits, int(params["max_chronic"]))
+        premises += [
+            (agency, int(h.key.removeprefix("location:")))
+            for h in hits
+            if h.level == "premise" and h.category is None
+        ]
         flagged_all = {h.key for h in hits if h.category is None}
         for hit in hits:
             if _redundant(hit, agency_rows, flagged_all, float(params["redundant_share"]), as_of):
@@ -365,6 +373,9 @@ def repeat_locations(
             out.drafts.append(
                 _repeat_draft(hit, agency, agency_rows, places, tz, reference, as_of, params)
             )
+    if params == REPEAT_DEFAULTS:
+        # The time-window run's parents, should it follow in the same shared_results() block.
+        share(_premises_key(as_of, agency_id), premises)
     return out
 
 
@@ -375,8 +386,19 @@ def flagged_premises(*, as_of: dt.datetime, agency_id: int | None) -> list[tuple
     without categories and without building drafts (texts, evidence, peak windows): what the
     dependent runners need to know about their parents. A premise finding for all calls is
     never dropped as redundant, and the chronic cap is per level and category, so this is
-    exactly the premise drafts' subjects.
+    exactly the premise drafts' subjects. Inside ``shared_results()`` a default
+    ``repeat_locations`` run for the same ``as_of`` and agency has already offered them.
     """
+    return shared(
+        _premises_key(as_of, agency_id), lambda: _flagged_premises(as_of=as_of, agency_id=agency_id)
+    )
+
+
+def _premises_key(as_of: dt.datetime, agency_id: int | None) -> tuple[Any, ...]:
+    return ("repeat_locations.flagged_premises", as_of, agency_id)
+
+
+def _flagged_premises(*, as_of: dt.datetime, agency_id: int | None) -> list[tuple[int, int]]:
     params = dict(REPEAT_DEFAULTS)
     longest = max(int(w) for w in params["windows_days"])
     data_start = as_of - dt.timedelta(days=longest + max(int(params["baseline_days"]), longest))

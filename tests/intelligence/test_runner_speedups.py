@@ -148,3 +148,25 @@ def test_input_hash_is_order_independent_and_tells_inputs_apart() -> None:
     mixed = [(1, None), (1, 2), ("a", 3)]
     assert input_hash(mixed) == input_hash(mixed[::-1])
     assert len(input_hash([])) == 64
+
+
+def test_shared_results_hand_premises_to_time_windows_unchanged(demo: DemoPlan) -> None:
+    from intelligence.runners import base, shared_results, time_windows
+
+    alone = time_windows.time_windows(as_of=ANCHOR, agency_id=None)
+    with shared_results():
+        repeat_locations(as_of=ANCHOR, agency_id=None)
+        memo = base._SHARED.get()
+        assert memo is not None
+        assert list(memo.values()) == [flagged_premises(as_of=ANCHOR, agency_id=None)]
+        with pytest.MonkeyPatch.context() as mp:
+            # The parents come from the repeat run, not from a second pass over the calls.
+            mp.setattr("intelligence.runners.repeat_locations._flagged_premises", None)
+            shared_run = time_windows.time_windows(as_of=ANCHOR, agency_id=None)
+        # Non-default parameters are not the parents: nothing more is offered.
+        repeat_locations(
+            as_of=ANCHOR - dt.timedelta(days=3), agency_id=None, parameters={"alpha": 0.01}
+        )
+        assert len(memo) == 1
+    assert base._SHARED.get() is None
+    assert shared_run.drafts == alone.drafts and shared_run.input_hash == alone.input_hash
