@@ -238,6 +238,7 @@ def new_page(request: HttpRequest) -> HttpResponse:
         "finding_accepted": finding is not None and finding.status == FindingStatus.ACCEPTED,
         "values": values,
         "errors": errors,
+        "editor_json": {"map": map_config()},
         **_choices(request),
     }
     return render(request, "tasking/new.html", context, status=status)
