@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -410,3 +410,24 @@ def outcomes_evaluate_due(*, now: dt.datetime | None = None) -> list[FindingOutc
     for finding_id, decided_at in due:
         done.append(outcome_evaluate(finding_id=finding_id, actor=None, period_start=decided_at))
     return done
+
+
+def finding_evidence_add(*, finding_id: int, observation_ids: Iterable[int]) -> int:
+    """Attach field observations to a finding's evidence (e.g. a tasked officer's report-back).
+
+    The caller has checked that the observations are the reporter's to give and that the work
+    was done for this finding. Observations already attached are skipped; returns how many were
+    added. Runs never remove these: a run replaces the evidence of *open* findings only, and a
+    finding that was tasked has been accepted.
+    """
+    wanted = set(observation_ids)
+    have = set(
+        FindingEvidence.objects.filter(
+            finding_id=finding_id, observation_id__in=wanted
+        ).values_list("observation_id", flat=True)
+    )
+    new = sorted(wanted - have)
+    FindingEvidence.objects.bulk_create(
+        [FindingEvidence(finding_id=finding_id, observation_id=pk) for pk in new]
+    )
+    return len(new)

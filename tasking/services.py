@@ -26,6 +26,7 @@ from dispatch.permissions import observations_visible_to
 from governance.access import can, may_write_agency, user_agency_id
 from governance.choices import Action, Category
 from governance.models import Agency, Membership
+from intelligence import services as intelligence_services
 from intelligence.choices import FindingStatus
 from intelligence.models import Finding
 from intelligence.permissions import access_finding
@@ -490,11 +491,18 @@ def assignment_report(
                 contacts_made=contacts_made,
                 client_ref=client_ref,
             )
+            if observations:
+                # With the report, in one transaction: a report never half-attached.
+                report.observations.set(observations)
+                if assignment.finding_id is not None:
+                    # What the officer saw while working the finding is its evidence too.
+                    intelligence_services.finding_evidence_add(
+                        finding_id=assignment.finding_id,
+                        observation_ids=[o.pk for o in observations],
+                    )
     except IntegrityError:
         # A concurrent retry of the same report won the unique client_ref: return that one.
         return AssignmentReport.objects.get(assignment=assignment, client_ref=client_ref)
-    if observations:
-        report.observations.set(observations)
     realtime.publish_assignment("assignment.reported", assignment)
     return report
 

@@ -265,6 +265,11 @@ def test_report_with_observations_and_a_retry_is_stored_once(issued, cast, agenc
     again = services.assignment_report(**kwargs)
     assert first.pk == again.pk and AssignmentReport.objects.count() == 1
     assert list(first.observations.all()) == [obs]
+    # The observation joins the finding's evidence, once.
+    from intelligence.models import FindingEvidence
+
+    evidence = FindingEvidence.objects.filter(finding_id=issued.finding_id, observation=obs)
+    assert evidence.count() == 1
 
 
 def test_report_refuses_another_agencys_observation(issued, cast, other_agency):
