@@ -55,9 +55,10 @@ format: install
 ## bench: benchmarks that print figures (see docs/benchmarks.md); add PostgreSQL with
 ## BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/beacon_bench (the database is dropped and re-created)
 BENCH_POSTGRES ?=
-## Analysis benchmark: BENCH_SIZES (synthetic calls; the full issue #4 set is 100k,250k,500k,1M, which takes
-## about an hour with today's runners), BENCH_MODE=both|separate|nightly, BENCH_NO_SA=1 skips the San Antonio file
-BENCH_SIZES ?= 100k,250k
+## Analysis benchmark: BENCH_SIZES (synthetic calls; the default is the full issue #4 set, ~5 min for the
+## analyses in nightly mode on 2 cores, most of it loading the data), BENCH_MODE=both|separate|nightly,
+## BENCH_NO_SA=1 skips the San Antonio file
+BENCH_SIZES ?= 100k,250k,500k,1M
 BENCH_MODE ?= nightly
 bench: install
 	$(BIN)/python scripts/bench_import.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
