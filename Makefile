@@ -55,6 +55,8 @@ format: install
 ## bench: benchmarks that print figures (see docs/benchmarks.md); add PostgreSQL with
 ## BENCH_POSTGRES=postgres://postgres@127.0.0.1:5432/beacon_bench (the database is dropped and re-created)
 BENCH_POSTGRES ?=
+## Push latency (scripts/bench_push.py) needs PostgreSQL and Redis on 127.0.0.1 (scratch database
+## beacon_bench_push, Redis db 9); BENCH_NO_PUSH=1 skips it
 ## Analysis benchmark: BENCH_SIZES (synthetic calls; the default is the full issue #4 set, ~5 min for the
 ## analyses in nightly mode on 2 cores, most of it loading the data), BENCH_MODE=both|separate|nightly,
 ## BENCH_NO_SA=1 skips the San Antonio file
@@ -63,6 +65,8 @@ BENCH_MODE ?= nightly
 bench: install
 	$(BIN)/python scripts/bench_import.py $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
 	$(BIN)/python scripts/bench_analyses.py --sizes $(BENCH_SIZES) --mode $(BENCH_MODE) $(if $(BENCH_NO_SA),--no-sa) $(if $(BENCH_POSTGRES),--postgres $(BENCH_POSTGRES))
+	$(BIN)/python scripts/bench_dosage.py
+	$(if $(BENCH_NO_PUSH),,$(BIN)/python scripts/bench_push.py)
 
 ## lock: re-resolve the pins: requirements.lock (runtime, what production installs) and
 ## requirements-dev.lock (tests, lint, validation; includes the runtime file)
