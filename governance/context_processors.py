@@ -27,6 +27,7 @@ def roles(request: HttpRequest) -> dict[str, Any]:
             can(user, Action.VIEW, Category.ASSIGNMENT) and can(user, Action.VIEW, Category.FINDING)
         ),
         "may_task": can(user, Action.CREATE, Category.ASSIGNMENT),
-        # The shift briefing is for everyone who may view assignments (field staff see their own).
+        # The shift briefing is for everyone who may view assignments (field staff see their own;
+        # they reach it from the phone page, whose top bar has no room for another link).
         "may_view_briefing": bool(user is not None and can(user, Action.VIEW, Category.ASSIGNMENT)),
     }

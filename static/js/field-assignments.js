@@ -89,7 +89,9 @@
         a.area && a.area.type === "circle" ? el("a", { class: "nav-link", href: `geo:${a.area.latitude},${a.area.longitude}` }, " Open in maps") : null),
       el("ul", { class: "windows" }, (a.windows || []).map((w) => el("li", {}, windowText(w)))),
       d.minutes_per_visit ? el("p", {}, el("b", {}, "Dosage: "), `${d.minutes_per_visit} min per visit, at least ${d.visits_per_window} visit${d.visits_per_window === 1 ? "" : "s"} per window`) : null,
-      el("details", { open: state.fresh.has(a.id) || a.status === "issued" }, el("summary", {}, "Briefing"), el("pre", { class: "briefing" }, a.briefing)));
+      el("details", { open: state.fresh.has(a.id) || a.status === "issued" }, el("summary", {}, "Briefing"), el("pre", { class: "briefing" }, a.briefing)),
+      // The full page: the area on a map, windows met so far, history (the server checks access).
+      el("p", {}, el("a", { class: "nav-link", id: `assignment-page-${a.id}`, href: `/tasking/${a.id}/` }, "Map, dosage and history")));
     const btns = el("div", { class: "status-buttons" },
       a.status === "issued" ? el("button", { type: "button", class: "big primary", id: `ack-${a.id}`, onclick: () => act("acknowledge") }, "Acknowledge") : null,
       a.status !== "in_progress" ? el("button", { type: "button", class: "big", id: `start-${a.id}`, onclick: () => act("start") }, "Start") : null,

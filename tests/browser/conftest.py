@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -163,6 +164,44 @@ def live_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
         proc.kill()
     # Drop the server's idle connections before pytest-django drops the test database.
     time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def analysis_worker(live_url: str) -> Iterator[None]:
+    """In production mode, a real Celery worker for the analysis queues (as deployed): "Run now"
+    queues the run and only a worker executes it. Embedded mode runs tasks in place: no-op."""
+    env = _server_env()
+    if not env.get("REDIS_URL"):
+        yield
+        return
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,analysis"]
+    proc = subprocess.Popen(
+        [*command, "--pool", "solo", "--loglevel", "info", "--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    seen: list[str] = []
+    assert proc.stdout is not None
+    while True:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if " ready." in line:
+            break
+        if (not line and proc.poll() is not None) or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"celery worker did not start: {''.join(seen)[-2000:]}")
+    # Keep draining its output so a full pipe never blocks the worker.
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    yield
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ def _dashboard(new_page, username: str):  # type: ignore[no-untyped-def]
     return page
 
 
+@pytest.mark.usefixtures("analysis_worker")
 def test_supervisor_reads_the_dashboard_sees_a_run_live_and_reviews_a_finding(
     new_page, cast, agency
 ):

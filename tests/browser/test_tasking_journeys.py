@@ -86,6 +86,8 @@ def test_directed_patrol_reaches_the_phone_live_and_the_acknowledgement_reaches_
 
     button.tap()
     phone.wait_for_selector(f"#assignment-{created}[data-status=acknowledged]", timeout=LIVE)
+    link = phone.locator(f"#assignment-page-{created}")
+    assert link.get_attribute("href") == f"/tasking/{created}/"
 
     # The board: live, with who acknowledged.
     desk.wait_for_function(

@@ -146,11 +146,22 @@ def test_phone_page_has_the_assignments_section(cast, unit):
     assert 'id="assignments"' in html and "js/field-assignments.js" in html
 
 
-@pytest.mark.parametrize("role", ["supervisor", "field", "analyst"])
-def test_the_briefing_nav_link_shows_for_roles_that_may_view_assignments(cast, role) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("role", ["supervisor", "analyst"])
+def test_the_briefing_nav_link_shows_for_the_boards_audience(cast, role) -> None:  # type: ignore[no-untyped-def]
     from django.test import Client
 
     client = Client()
     client.force_login(cast[role])
     html = client.get("/calls/").content.decode()
     assert 'href="/tasking/briefing/">Briefing</a>' in html
+
+
+def test_field_staff_reach_the_briefing_from_the_phone_page(cast) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    client = Client()
+    client.force_login(cast["field"])
+    assert 'href="/tasking/briefing/">Briefing</a>' not in client.get("/calls/").content.decode()
+    assert 'id="shift-briefing-link" href="/tasking/briefing/"' in (
+        client.get("/field/").content.decode()
+    )
