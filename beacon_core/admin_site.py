@@ -75,3 +75,17 @@ class CategoryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Deletion of operational records is a retention decision, not an admin click.
         return request.user.is_superuser
+
+
+class ReadOnlyCategoryAdmin(CategoryAdmin):
+    """Viewable by the policy's viewers of ``access_category``; nothing added or edited here,
+    because every write of these models goes through a service (with its checks and events)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]
