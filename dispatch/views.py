@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -19,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from beacon_core.errors import DomainError, NotFoundError
+from beacon_core.maps import map_config
 from dispatch import board, selectors, services
 from dispatch.choices import ObservationCategory, UnitStatus
 from dispatch.console_config import console_settings
@@ -90,17 +90,6 @@ def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:
 # --- dispatcher console ----------------------------------------------------------------
 
 
-def _map_config() -> dict[str, Any]:
-    """Map centre, zoom and tile URL from settings; no tile URL means a plain background (offline)."""
-    leaflet = django_settings.LEAFLET_CONFIG
-    tiles = leaflet.get("TILES")
-    return {
-        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
-        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
-        "tiles": tiles if isinstance(tiles, str) and tiles else None,
-    }
-
-
 def console_page(request: HttpRequest) -> HttpResponse:
     """The dispatcher console: intake, context, queue, call detail, unit board, live map."""
     if not (
@@ -119,7 +108,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
         "dispositions": dispositions,
         "settings": console_settings(),
         "canSeePersons": can(request.user, Action.VIEW, Category.PERSON),
-        "map": _map_config(),
+        "map": map_config(),
         "urls": {
             "snapshot": reverse("console-snapshot"),
             "context": reverse("console-context"),
@@ -377,7 +366,7 @@ def field_observe(request: HttpRequest) -> HttpResponse:
             "categories": ObservationCategory.choices,
             "errors": errors,
             "values": values,
-            "map_json": _map_config(),
+            "map_json": map_config(),
         },
         status=400 if errors else 200,
     )

@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 from celery.result import EagerResult
-from django.conf import settings as django_settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from beacon_core.errors import ConflictError, DomainError, NotFoundError
+from beacon_core.maps import map_config
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
 from intelligence import dashboard, runners, selectors, services, tasks
@@ -41,16 +41,6 @@ def _may_run(user: Any) -> bool:
     return can(user, Action.CREATE, Category.FINDING) and user_agency_id(user) is not None
 
 
-def _map_config() -> dict[str, Any]:
-    leaflet = django_settings.LEAFLET_CONFIG
-    tiles = leaflet.get("TILES")
-    return {
-        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
-        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
-        "tiles": tiles if isinstance(tiles, str) and tiles else None,
-    }
-
-
 def patterns_page(request: HttpRequest) -> HttpResponse:
     """The dashboard shell; its script reads ``patterns/data.json`` and listens for finished runs."""
     _require_view(request)
@@ -59,7 +49,7 @@ def patterns_page(request: HttpRequest) -> HttpResponse:
     except DomainError:
         filters = dashboard.Filters()  # a bad bookmark still opens the page, with defaults
     config = {
-        "map": _map_config(),
+        "map": map_config(),
         "filters": filters.as_dict(),
         "options": dashboard.filter_options(user=request.user),
         "canRun": _may_run(request.user),
@@ -214,7 +204,7 @@ def _render_finding(
         "outcome_values": outcome_values or {"period_start": "", "period_end": ""},
         "charts_json": {
             **dashboard.finding_charts(user=request.user, finding=finding, calls=calls),
-            "map": _map_config(),
+            "map": map_config(),
         },
     }
     return render(request, "intelligence/finding_detail.html", context, status=status)

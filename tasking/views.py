@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from beacon_core.errors import DomainError, NotFoundError
+from beacon_core.maps import map_config
 from dispatch.models import Unit
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
@@ -101,17 +102,6 @@ def board_json(request: HttpRequest) -> JsonResponse:
     rows = [_row(a, dosage.get(a.pk)) for a in assignments]
     rows.sort(key=lambda r: (BOARD_ORDER.index(r["status"]), r["priority"]))
     return JsonResponse({"rows": rows, "now": now.isoformat()})
-
-
-def map_config() -> dict[str, Any]:
-    """Leaflet's start view and tiles (none offline: areas draw on the plain background)."""
-    leaflet = settings.LEAFLET_CONFIG
-    tiles = leaflet.get("TILES")
-    return {
-        "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
-        "zoom": leaflet.get("DEFAULT_ZOOM", 12),
-        "tiles": tiles if isinstance(tiles, str) and tiles else None,
-    }
 
 
 @require_GET
