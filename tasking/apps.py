@@ -15,3 +15,8 @@ class TaskingConfig(AppConfig):
         from tasking.permissions import sees_agency_assignments
 
         register_agency_audience(Category.ASSIGNMENT, sees_agency_assignments)
+
+        from dispatch.demo.signals import demo_seeded
+        from tasking.demo import seed_demo_shifts
+
+        demo_seeded.connect(seed_demo_shifts, dispatch_uid="tasking-demo-shifts")

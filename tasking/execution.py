@@ -6,8 +6,8 @@ analysis' ``max_gap_s`` at both ends (so a stop already under way when a window 
 from its first instant), and turns the verdicts into rows people read.
 
 Whose fixes: the assigned unit's; for an assignment to a person, the units that person is signed
-to now (Beacon keeps no history of who crewed which unit). A shift has no unit, so its dosage
-cannot be measured from AVL and is reported as unmeasured rather than as unmet.
+to now (Beacon keeps no history of who crewed which unit); for a shift, the shift's units. A
+shift without units has no AVL, so its dosage is reported as unmeasured rather than as unmet.
 
 Only windows that have opened are evaluated; a window is judged (met / unmet) once it has
 closed, and shown as met early if its dose is already delivered while it is open.
@@ -27,7 +27,7 @@ from shapely.geometry import Polygon
 
 from dispatch.models import Unit, UnitPosition
 from tasking.analysis import dosage, schedule
-from tasking.models import Assignment
+from tasking.models import Assignment, Shift
 
 # The analysis' default; the load margin must equal it (see the module docstring).
 MAX_GAP_S = 120.0
@@ -108,8 +108,16 @@ def period_of(assignment: Assignment) -> tuple[dt.datetime, dt.datetime] | None:
     return intervals[0].start, max(i.end for i in intervals)
 
 
-def unit_ids_of(assignment: Assignment, signed: dict[int, list[int]] | None = None) -> list[int]:
-    """Units whose fixes count: the assigned unit, or the assigned person's units."""
+def unit_ids_of(
+    assignment: Assignment,
+    signed: dict[int, list[int]] | None = None,
+    shift_units: dict[int, list[int]] | None = None,
+) -> list[int]:
+    """Units whose fixes count: the assigned unit, the assigned person's units, or the shift's.
+
+    ``signed`` (user id -> units) and ``shift_units`` (shift id -> units) are preloaded maps for
+    many assignments at once; without them this asks the database.
+    """
     if assignment.assignee_unit_id:
         return [assignment.assignee_unit_id]
     if assignment.assignee_user_id:
@@ -117,6 +125,14 @@ def unit_ids_of(assignment: Assignment, signed: dict[int, list[int]] | None = No
             return signed.get(assignment.assignee_user_id, [])
         return list(
             Unit.objects.filter(users=assignment.assignee_user_id).values_list("pk", flat=True)
+        )
+    if assignment.assignee_shift_id:
+        if shift_units is not None:
+            return shift_units.get(assignment.assignee_shift_id, [])
+        return list(
+            Unit.objects.filter(tasking_shifts=assignment.assignee_shift_id).values_list(
+                "pk", flat=True
+            )
         )
     return []
 
@@ -228,16 +244,22 @@ def assignment_dosage(assignment: Assignment, *, now: dt.datetime) -> DosageSumm
 
 
 def dosage_for(assignments: Sequence[Assignment], *, now: dt.datetime) -> dict[int, DosageSummary]:
-    """Dosage of many assignments with one query for units signed and one for all their fixes."""
+    """Dosage of many assignments: one query each for units signed, shift rosters and all fixes."""
     user_ids = {a.assignee_user_id for a in assignments if a.assignee_user_id}
     signed: dict[int, list[int]] = defaultdict(list)
     if user_ids:
         through = Unit.users.through.objects.filter(user_id__in=user_ids)
         for user_id, unit_id in through.values_list("user_id", "unit_id"):
             signed[user_id].append(unit_id)
+    shift_ids = {a.assignee_shift_id for a in assignments if a.assignee_shift_id}
+    shift_units: dict[int, list[int]] = defaultdict(list)
+    if shift_ids:
+        roster = Shift.units.through.objects.filter(shift_id__in=shift_ids)
+        for shift_id, unit_id in roster.values_list("shift_id", "unit_id"):
+            shift_units[shift_id].append(unit_id)
     plans = []
     for a in assignments:
-        units = unit_ids_of(a, signed)
+        units = unit_ids_of(a, signed, shift_units)
         span = _load_range(intervals_of(a), now) if units and a.dosage else None
         plans.append((a, units, span))
     tracks = load_tracks((units, *span) for _, units, span in plans if span)

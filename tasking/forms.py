@@ -89,7 +89,7 @@ def create_kwargs(post: Mapping[str, str]) -> dict[str, Any]:
     elif assignee == "user":
         kwargs["assignee_user_id"] = _int(post.get("assignee_user", ""), "assignee_user", errors)
     elif assignee == "shift":
-        kwargs["assignee_shift"] = post.get("assignee_shift", "")
+        kwargs["assignee_shift_id"] = _int(post.get("assignee_shift", ""), "assignee_shift", errors)
     else:
         errors.setdefault("assignee", []).append("Choose a unit, a user or a shift.")
     if errors:

@@ -32,6 +32,39 @@ def _by(name: str) -> models.ForeignKey:
     )
 
 
+class Shift(models.Model):
+    """A named team that works the same hours (e.g. "Nights"): an assignee made of people and units.
+
+    An assignment to a shift reaches every member's devices and the devices of everyone signed to
+    its units, and the team's units' AVL measures its dosage. The hours are the team's regular
+    ones in agency time, offered as a quick pick on the shift briefing.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="shifts")
+    name = models.CharField(max_length=64)
+    starts_at = models.TimeField(help_text="Regular start, agency time.")
+    ends_at = models.TimeField(help_text="Regular end, agency time (at or before start: next day).")
+    members = models.ManyToManyField(_USER, blank=True, related_name="tasking_shifts")
+    units = models.ManyToManyField(Unit, blank=True, related_name="tasking_shifts")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="shift_unique_name"),
+            models.CheckConstraint(
+                condition=GreaterThan(Length(Trim("name")), 0), name="shift_name_required"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def hours_label(self) -> str:
+        return f"{self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+
 class AssignmentQuerySet(models.QuerySet["Assignment"]):
     def pending(self) -> AssignmentQuerySet:
         return self.filter(status__in=[S.ISSUED, S.ACKNOWLEDGED, S.IN_PROGRESS])
@@ -60,7 +93,9 @@ class Assignment(models.Model):
     assignee_user = models.ForeignKey(
         _USER, null=True, blank=True, on_delete=models.PROTECT, related_name="tasking_assignments"
     )
-    assignee_shift = models.CharField(max_length=64, blank=True, default="")
+    assignee_shift = models.ForeignKey(
+        Shift, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
+    )
     priority = models.PositiveSmallIntegerField(
         default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -97,11 +132,20 @@ class Assignment(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(assignee_unit__isnull=False, assignee_user__isnull=True, assignee_shift="")
-                    | Q(assignee_unit__isnull=True, assignee_user__isnull=False, assignee_shift="")
-                    | (
-                        Q(assignee_unit__isnull=True, assignee_user__isnull=True)
-                        & ~Q(assignee_shift="")
+                    Q(
+                        assignee_unit__isnull=False,
+                        assignee_user__isnull=True,
+                        assignee_shift__isnull=True,
+                    )
+                    | Q(
+                        assignee_unit__isnull=True,
+                        assignee_user__isnull=False,
+                        assignee_shift__isnull=True,
+                    )
+                    | Q(
+                        assignee_unit__isnull=True,
+                        assignee_user__isnull=True,
+                        assignee_shift__isnull=False,
                     )
                 ),
                 name="assignment_one_assignee",
@@ -143,6 +187,7 @@ class Assignment(models.Model):
             models.Index(fields=["agency", "status"], name="assignment_agency_status"),
             models.Index(fields=["assignee_unit", "status"], name="assignment_unit_status"),
             models.Index(fields=["assignee_user", "status"], name="assignment_user_status"),
+            models.Index(fields=["assignee_shift", "status"], name="assignment_shift_status"),
         ]
 
     def __str__(self) -> str:
@@ -156,7 +201,7 @@ class Assignment(models.Model):
         if self.assignee_user_id:
             user = self.assignee_user
             return user.get_full_name() or user.get_username()
-        return f"shift: {self.assignee_shift}"
+        return f"shift: {self.assignee_shift.name}"
 
 
 class AssignmentEvent(models.Model):

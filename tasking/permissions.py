@@ -2,7 +2,7 @@
 
 Who sees what: people who task or analyse (may create assignments, or may view findings) see
 their visible agencies' assignments; everyone else with the assignment role (field staff) sees
-only assignments made to them or to a unit they are signed to. Another agency's assignment, or
+only assignments made to them, to a unit they are signed to, or to a shift they are on. Another agency's assignment, or
 someone else's for field staff, raises ``NotFoundError`` exactly like a missing one.
 """
 
@@ -37,8 +37,14 @@ def can_task(user: Any) -> bool:
 
 
 def own_assignments_q(user: Any) -> Q:
-    """Assignments made to the user by name or to any unit they are signed to."""
-    return Q(assignee_user_id=user.pk) | Q(assignee_unit__users=user.pk)
+    """Assignments made to the user by name, to any unit they are signed to, or to a shift they
+    are on (as a member, or through one of the shift's units)."""
+    return (
+        Q(assignee_user_id=user.pk)
+        | Q(assignee_unit__users=user.pk)
+        | Q(assignee_shift__members=user.pk)
+        | Q(assignee_shift__units__users=user.pk)
+    )
 
 
 def assignments_visible_to(user: Any) -> QuerySet[Assignment]:
@@ -62,7 +68,7 @@ def access_assignment(user: Any, assignment_id: Any, *, for_write: bool = False)
     try:
         assignment = (
             assignments_visible_to(user)
-            .select_related("assignee_unit", "assignee_user", "finding")
+            .select_related("assignee_unit", "assignee_user", "assignee_shift", "finding")
             .get(pk=int(assignment_id))
         )
     except (TypeError, ValueError, OverflowError, Assignment.DoesNotExist):

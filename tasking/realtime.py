@@ -12,6 +12,7 @@ from typing import Any, Literal, TypedDict
 from beacon_core.realtime import publish_on_commit
 from dispatch.realtime import board_group, unit_group, user_group
 from tasking.choices import AssignmentStatus
+from tasking.models import Shift
 
 AssignmentEventType = Literal[
     "assignment.created",
@@ -32,6 +33,7 @@ class AssignmentEventPayload(TypedDict):
     version: int
     unit_id: int | None
     user_id: int | None
+    shift_id: int | None
 
 
 def assignment_groups(assignment: Any) -> list[str]:
@@ -43,6 +45,11 @@ def assignment_groups(assignment: Any) -> list[str]:
         groups.append(unit_group(assignment.assignee_unit_id))
     elif assignment.assignee_user_id:
         groups.append(user_group(assignment.assignee_user_id))
+    elif assignment.assignee_shift_id:
+        # The roster as it is now: members' own devices, and whoever is signed to its units.
+        shift = Shift.objects.get(pk=assignment.assignee_shift_id)
+        groups.extend(user_group(pk) for pk in shift.members.values_list("pk", flat=True))
+        groups.extend(unit_group(pk) for pk in shift.units.values_list("pk", flat=True))
     return groups
 
 
@@ -56,5 +63,6 @@ def publish_assignment(kind: AssignmentEventType, assignment: Any) -> None:
         "version": assignment.version,
         "unit_id": assignment.assignee_unit_id,
         "user_id": assignment.assignee_user_id,
+        "shift_id": assignment.assignee_shift_id,
     }
     publish_on_commit(assignment_groups(assignment), payload)

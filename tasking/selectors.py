@@ -6,17 +6,19 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from dispatch.geo import valid_point
+from governance.access import user_agency_id
 from intelligence.choices import FindingKind
 from intelligence.models import Finding, FindingOutcome
 from intelligence.permissions import findings_visible_to
 from tasking import execution
 from tasking.analysis import schedule
 from tasking.choices import OUTCOME_STATUSES, PENDING_STATUSES, AssignmentStatus
-from tasking.models import Assignment, AssignmentEvent
+from tasking.models import Assignment, AssignmentEvent, Shift
 from tasking.permissions import assignments_visible_to, own_assignments_q
 
 DEFAULT_RADIUS_M = 250.0
@@ -27,7 +29,7 @@ def assignment_list(*, user: Any) -> QuerySet[Assignment]:
     """Assignments the user may see, newest first, with what a row shows."""
     return (
         assignments_visible_to(user)
-        .select_related("assignee_unit", "assignee_user", "finding")
+        .select_related("assignee_unit", "assignee_user", "assignee_shift", "finding")
         .order_by("-created_at", "-id")
     )
 
@@ -62,7 +64,9 @@ def assignment_detail(*, user: Any, assignment_id: int) -> Assignment:
     """One assignment with its timeline and reports (access already checked by the caller)."""
     return (
         assignments_visible_to(user)
-        .select_related("assignee_unit", "assignee_user", "finding", "created_by", "agency")
+        .select_related(
+            "assignee_unit", "assignee_user", "assignee_shift", "finding", "created_by", "agency"
+        )
         .prefetch_related(
             Prefetch("events", queryset=AssignmentEvent.objects.select_related("actor")),
             "reports__author",
@@ -80,8 +84,35 @@ def assignments_pending_for_device(*, user: Any) -> QuerySet[Assignment]:
     return (
         assignments_visible_to(user)
         .filter(pk__in=own, status__in=sorted(PENDING_STATUSES))
-        .select_related("assignee_unit", "assignee_user")
+        .select_related("assignee_unit", "assignee_user", "assignee_shift")
         .order_by("issued_at", "id")
+    )
+
+
+def shift_readers(shift: Shift) -> QuerySet[Any]:
+    """Active people who receive a shift's work: its members and everyone signed to its units."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Q(pk__in=shift.members.values("pk")) | Q(units__in=shift.units.values("pk")))
+        .distinct()
+    )
+
+
+def shifts_of_agency(*, user: Any) -> QuerySet[Shift]:
+    """Active shifts of the user's own agency (none without one)."""
+    agency_id = user_agency_id(user)
+    if agency_id is None:
+        return Shift.objects.none()
+    return Shift.objects.filter(agency_id=agency_id, active=True).order_by("name")
+
+
+def shifts_for_form(*, user: Any) -> list[Shift]:
+    """The agency's active shifts with their roster sizes, for assignee pickers and quick picks."""
+    return list(
+        shifts_of_agency(user=user).annotate(
+            member_count=Count("members", distinct=True), unit_count=Count("units", distinct=True)
+        )
     )
 
 

@@ -30,7 +30,7 @@ from intelligence import services as intelligence_services
 from intelligence.choices import FindingStatus
 from intelligence.models import Finding
 from intelligence.permissions import access_finding
-from tasking import briefing, realtime
+from tasking import briefing, realtime, selectors
 from tasking.analysis import schedule
 from tasking.choices import (
     ACKNOWLEDGE_FROM,
@@ -45,7 +45,7 @@ from tasking.choices import (
     AssignmentKind,
     AssignmentStatus,
 )
-from tasking.models import Assignment, AssignmentEvent, AssignmentReport
+from tasking.models import Assignment, AssignmentEvent, AssignmentReport, Shift
 from tasking.permissions import can_task
 
 S = AssignmentStatus
@@ -162,18 +162,17 @@ def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
 
 
 def _assignee(
-    agency: Agency, unit_id: int | None, user_id: int | None, shift: str
-) -> tuple[Unit | None, Any, str, list[Any]]:
+    agency: Agency, unit_id: int | None, user_id: int | None, shift_id: int | None
+) -> tuple[Unit | None, Any, Shift | None, list[Any]]:
     """Exactly one of unit, user or shift, of this agency; plus who will read the briefing."""
-    shift = _text(shift, "assignee_shift", 64, required=False)
-    given = [x for x in (unit_id, user_id, shift or None) if x is not None]
+    given = [x for x in (unit_id, user_id, shift_id) if x is not None]
     if len(given) != 1:
         raise DomainError("Assign to exactly one of a unit, a user or a shift.", field="assignee")
     if unit_id is not None:
         unit = Unit.objects.filter(pk=unit_id, agency=agency, active=True).first()
         if unit is None:
             raise DomainError("No such active unit in your agency.", field="assignee_unit")
-        return unit, None, "", list(unit.users.filter(is_active=True))
+        return unit, None, None, list(unit.users.filter(is_active=True))
     if user_id is not None:
         user = (
             get_user_model()
@@ -189,8 +188,22 @@ def _assignee(
         if not can(user, Action.VIEW, Category.ASSIGNMENT):
             # They would never see it: refuse now rather than issue into the void.
             raise DomainError("This user's role cannot receive assignments.", field="assignee_user")
-        return None, user, "", [user]
-    return None, None, shift, []
+        return None, user, None, [user]
+    shift = Shift.objects.filter(pk=shift_id, agency=agency, active=True).first()
+    if shift is None:
+        raise DomainError("No such active shift in your agency.", field="assignee_shift")
+    # Only those who may see assignments read it, so only they bound what the briefing says.
+    audience = [
+        u for u in selectors.shift_readers(shift) if can(u, Action.VIEW, Category.ASSIGNMENT)
+    ]
+    if not audience:
+        # An empty roster would hold the assignment where no device ever shows it.
+        raise DomainError(
+            "Nobody on this shift (members, or people signed to its units) can receive "
+            "assignments.",
+            field="assignee_shift",
+        )
+    return None, None, shift, audience
 
 
 def _finding(actor: Any, agency: Agency, finding_id: Any) -> Finding:
@@ -295,7 +308,7 @@ def assignment_create(
     finding_id: int | None = None,
     assignee_unit_id: int | None = None,
     assignee_user_id: int | None = None,
-    assignee_shift: str = "",
+    assignee_shift_id: int | None = None,
     priority: int = 3,
     issue: bool = False,
 ) -> Assignment:
@@ -315,7 +328,7 @@ def assignment_create(
     clean_dosage = _validate_dosage(dosage)
     priority = _whole(priority, "priority", 1, 5)
     unit, user, shift, audience = _assignee(
-        agency, assignee_unit_id, assignee_user_id, assignee_shift
+        agency, assignee_unit_id, assignee_user_id, assignee_shift_id
     )
     text = (
         briefing.finding_briefing(finding=finding, audience=audience, time_zone=agency.time_zone)

@@ -40,7 +40,7 @@ PRIORITY_KINDS = (FindingKind.HOTSPOT, FindingKind.REPEAT_LOCATION)
 
 
 @dataclass(frozen=True, slots=True)
-class Shift:
+class ShiftPeriod:
     """[start, end) in UTC, with the local date and times it was asked as."""
 
     start: dt.datetime
@@ -55,14 +55,14 @@ def _local(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, at, tzinfo=tz).astimezone(dt.UTC)
 
 
-def make_shift(day: dt.date, start: dt.time, end: dt.time, time_zone: str) -> Shift:
+def make_shift(day: dt.date, start: dt.time, end: dt.time, time_zone: str) -> ShiftPeriod:
     """The shift opening on local ``day`` at ``start``; an ``end`` not after it is the next day."""
     tz = ZoneInfo(time_zone)
     end_day = day if end > start else day + dt.timedelta(days=1)
-    return Shift(_local(day, start, tz), _local(end_day, end, tz), day, start, end, time_zone)
+    return ShiftPeriod(_local(day, start, tz), _local(end_day, end, tz), day, start, end, time_zone)
 
 
-def default_shift(now: dt.datetime, time_zone: str) -> Shift:
+def default_shift(now: dt.datetime, time_zone: str) -> ShiftPeriod:
     """The 12-hour shift under way at ``now``: day 07:00-19:00 or night 19:00-07:00."""
     local = now.astimezone(ZoneInfo(time_zone))
     if DAY_START <= local.time() < NIGHT_START:
@@ -79,7 +79,7 @@ def _time(value: str, field: str) -> dt.time:
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
-def parse_shift(params: Mapping[str, str], *, now: dt.datetime, time_zone: str) -> Shift:
+def parse_shift(params: Mapping[str, str], *, now: dt.datetime, time_zone: str) -> ShiftPeriod:
     """The shift from ``?date=YYYY-MM-DD&start=HH:MM&end=HH:MM``; the default when none given."""
     default = default_shift(now, time_zone)
     if not any(params.get(k) for k in ("date", "start", "end")):
@@ -125,14 +125,14 @@ def _place(finding: Finding) -> str:
     return ""
 
 
-def _assignments(user: Any, agency_id: int, shift: Shift) -> list[dict[str, Any]]:
+def _assignments(user: Any, agency_id: int, shift: ShiftPeriod) -> list[dict[str, Any]]:
     """Live or finished assignments with at least one window overlapping the shift."""
     candidates = (
         assignments_visible_to(user)
         .filter(agency_id=agency_id, status__in=sorted(PENDING_STATUSES | OUTCOME_STATUSES))
         # Work finished before the shift began is not this shift's.
         .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=shift.start))
-        .select_related("agency", "finding", "assignee_unit", "assignee_user")
+        .select_related("agency", "finding", "assignee_unit", "assignee_user", "assignee_shift")
         .order_by("priority", "id")
     )
     out: list[dict[str, Any]] = []
@@ -167,7 +167,7 @@ def _outcomes(user: Any, agency_id: int, now: dt.datetime) -> list[FindingOutcom
     )
 
 
-def shift_briefing(*, user: Any, shift: Shift, now: dt.datetime) -> dict[str, Any]:
+def shift_briefing(*, user: Any, shift: ShiftPeriod, now: dt.datetime) -> dict[str, Any]:
     """Priorities, the shift's assignments and recent outcomes, as this reader may see them."""
     agency_id = user_agency_id(user)
     if agency_id is None:

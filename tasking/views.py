@@ -149,6 +149,7 @@ def briefing_page(request: HttpRequest) -> HttpResponse:
         "now": now,
         "map_json": {"map": map_config(), "areas": areas_json},
         "may_board": sees_agency_assignments(request.user),
+        "rosters": selectors.shifts_for_form(user=request.user),
         **data,
     }
     return render(request, "tasking/briefing.html", context, status=400 if errors else 200)
@@ -170,6 +171,7 @@ def _choices(request: HttpRequest) -> dict[str, Any]:
         "kinds": AssignmentKind.choices,
         "units": Unit.objects.filter(agency_id=agency_id, active=True).order_by("call_sign"),
         "users": users,
+        "shifts": selectors.shifts_for_form(user=request.user),
     }
 
 

@@ -35,6 +35,7 @@ from dispatch import services
 from dispatch.addressing import name_key, normalize_address
 from dispatch.choices import CallEventKind, CallStatus, UnitStatus
 from dispatch.demo.generator import CAMPUS_AGENCY, CITY_AGENCY, CITY_NAME, LOCALITY, DemoPlan
+from dispatch.demo.signals import demo_seeded
 from dispatch.geo import h3_cells
 from dispatch.models import (
     Call,
@@ -680,6 +681,9 @@ def seed_write(
         writer.tracks()
         writer.unit_statuses()
         writer.open_calls()
+        demo_seeded.send(
+            sender=seed_write, agencies=writer.agency, users=writer.user, units=writer.unit
+        )
     return SeedResult(
         counts=writer.counts,
         logins=writer.logins,

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from beacon_core.api.fields import StrictIntegerField
 from beacon_core.api.serializers import StrictInputSerializer
 from tasking.choices import OUTCOME_STATUSES, AssignmentKind, AssignmentStatus
-from tasking.models import Assignment, AssignmentEvent, AssignmentReport
+from tasking.models import Assignment, AssignmentEvent, AssignmentReport, Shift
 from tasking.services import MAX_NOTE, MAX_OBJECTIVE, MAX_OBSERVATIONS_PER_REPORT
 
 
@@ -29,7 +29,8 @@ class AssigneeSerializer(serializers.Serializer):
     unit_call_sign = serializers.CharField(allow_null=True)
     user = serializers.IntegerField(allow_null=True)
     user_name = serializers.CharField(allow_null=True)
-    shift = serializers.CharField(allow_blank=True)
+    shift = serializers.IntegerField(allow_null=True)
+    shift_name = serializers.CharField(allow_null=True)
     label = serializers.CharField()
 
 
@@ -87,13 +88,14 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(AssigneeSerializer)
     def get_assignee(self, obj: Assignment) -> dict[str, Any]:
-        unit, user = obj.assignee_unit, obj.assignee_user
+        unit, user, shift = obj.assignee_unit, obj.assignee_user, obj.assignee_shift
         return {
             "unit": obj.assignee_unit_id,
             "unit_call_sign": unit.call_sign if unit else None,
             "user": obj.assignee_user_id,
             "user_name": (user.get_full_name() or user.get_username()) if user else None,
-            "shift": obj.assignee_shift,
+            "shift": obj.assignee_shift_id,
+            "shift_name": shift.name if shift else None,
             "label": obj.assignee_label,
         }
 
@@ -187,9 +189,7 @@ class AssignmentCreateInput(StrictInputSerializer):
     )
     assignee_unit = _optional_id(help_text="Unit id (exactly one assignee).")
     assignee_user = _optional_id(help_text="User id (exactly one assignee).")
-    assignee_shift = serializers.CharField(
-        max_length=64, required=False, allow_blank=True, help_text="Shift label."
-    )
+    assignee_shift = _optional_id(help_text="Shift id (exactly one assignee).")
     priority = StrictIntegerField(min_value=1, max_value=5, required=False)
     issue = serializers.BooleanField(required=False, help_text="Issue at once (default: draft).")
 
@@ -218,3 +218,15 @@ class AssignmentReportInput(StrictInputSerializer):
         required=False,
     )
     client_ref = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+
+class ShiftSerializer(serializers.ModelSerializer):
+    """A shift as an assignee: its regular hours (agency time) and who is on it."""
+
+    members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    units = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Shift
+        fields = ["id", "name", "starts_at", "ends_at", "members", "units", "active"]
+        read_only_fields = fields

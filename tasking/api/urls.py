@@ -6,5 +6,6 @@ from tasking.api import views
 
 router = SimpleRouter()
 router.register("assignments", views.AssignmentViewSet, basename="assignment")
+router.register("shifts", views.ShiftViewSet, basename="shift")
 
 urlpatterns = router.urls

@@ -25,7 +25,7 @@ from governance.choices import Action, Category
 from tasking import selectors, services
 from tasking.api import serializers as s
 from tasking.choices import AssignmentKind, AssignmentStatus
-from tasking.models import Assignment
+from tasking.models import Assignment, Shift
 from tasking.permissions import access_assignment
 
 CONFLICT = OpenApiResponse(description="The assignment is in another state; body has `current`.")
@@ -36,11 +36,13 @@ class AssignmentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices)
     kind = django_filters.ChoiceFilter(choices=AssignmentKind.choices)
     unit = django_filters.NumberFilter(field_name="assignee_unit_id")
+    user = django_filters.NumberFilter(field_name="assignee_user_id")
+    shift = django_filters.NumberFilter(field_name="assignee_shift_id")
     finding = django_filters.NumberFilter(field_name="finding_id")
 
     class Meta:
         model = Assignment
-        fields = ["status", "kind", "unit", "finding"]
+        fields = ["status", "kind", "unit", "user", "shift", "finding"]
 
 
 @extend_schema_view(
@@ -105,7 +107,7 @@ class AssignmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             dosage=data.get("dosage"),
             assignee_unit_id=data.get("assignee_unit"),
             assignee_user_id=data.get("assignee_user"),
-            assignee_shift=data.get("assignee_shift", ""),
+            assignee_shift_id=data.get("assignee_shift"),
             priority=data.get("priority", 3),
             issue=data.get("issue", False),
         )
@@ -217,4 +219,24 @@ class AssignmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(
             s.AssignmentReportSerializer(report, context=self.get_serializer_context()).data,
             status=http_status.HTTP_201_CREATED,
+        )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your agency's active shifts (assignees), with their rosters"),
+    retrieve=extend_schema(summary="One shift with its members and units"),
+)
+class ShiftViewSet(viewsets.ReadOnlyModelViewSet):
+    """Shifts a supervisor can assign work to; rosters are kept by admins (Django admin)."""
+
+    access_category = Category.ASSIGNMENT
+    # Rosters are for those who assign work, not for every reader of assignments.
+    access_actions = {"list": Action.CREATE, "retrieve": Action.CREATE}
+    lookup_value_regex = r"[0-9]{1,18}"
+    serializer_class = s.ShiftSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Shift]:
+        return selectors.shifts_of_agency(user=self.request.user).prefetch_related(
+            "members", "units"
         )

@@ -313,6 +313,13 @@ def test_seed_demo_writes_a_working_jurisdiction(reference_data: None) -> None:
     assert Vehicle.objects.count() == len(expected.vehicles)
     assert Involvement.objects.count() >= len(expected.involvements)
     assert PremiseNote.objects.filter(kind="hazard").exists()
+    # Tasking adds the demo's shifts (through the demo_seeded signal).
+    from tasking.models import Shift
+
+    nights = Shift.objects.get(agency=city, name="Nights")
+    assert list(nights.members.values_list("username", flat=True)) == ["field2"]
+    assert set(nights.units.values_list("call_sign", flat=True)) == {"1A22", "1A23", "1A31", "1A32"}
+    assert Shift.objects.filter(agency=campus).count() == 1
 
     # History is closed with a disposition and a full timeline.
     closed = Call.objects.filter(status=CallStatus.CLOSED)

@@ -13,8 +13,8 @@ from governance.models import Agency
 from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import Finding, FindingEvidence
 from tasking import services
-from tasking.models import Assignment
-from tests.factories import CallFactory, LocationFactory, UnitFactory
+from tasking.models import Assignment, Shift
+from tests.factories import CallFactory, LocationFactory, UnitFactory, UserFactory
 
 CIRCLE = {"type": "circle", "latitude": 29.4241, "longitude": -98.4936, "radius_m": 250}
 WINDOWS = [
@@ -78,6 +78,23 @@ def unit(agency: Agency, cast: dict[str, Any]) -> Unit:
 def other_unit(agency: Agency) -> Unit:
     """Another unit of the same agency (nobody from the cast signed to it)."""
     return UnitFactory(agency=agency, call_sign="B22")
+
+
+@pytest.fixture
+def night_member(agency: Agency) -> Any:
+    """A field user on the night shift only (signed to no unit)."""
+    return UserFactory(username="nights1", roles=["field"], agency=agency)
+
+
+@pytest.fixture
+def shift(agency: Agency, night_member: Any, other_unit: Unit) -> Shift:
+    """"Nights": one member by name, and unit B22 (whose crew also gets its work)."""
+    nights = Shift.objects.create(
+        agency=agency, name="Nights", starts_at=dt.time(19), ends_at=dt.time(7)
+    )
+    nights.members.add(night_member)
+    nights.units.add(other_unit)
+    return nights
 
 
 @pytest.fixture

@@ -55,8 +55,9 @@ def test_met_is_left_for_the_supervisor_with_its_dosage_recorded(draft, cast, un
     assert row.status == "completed"
 
 
-def test_unmeasurable_and_future_and_finished_are_untouched(draft, cast):
-    shift, _ = ended(draft, cast, assignee_unit_id=None, assignee_shift="Nights")
+def test_unmeasurable_and_future_and_finished_are_untouched(draft, cast, shift):
+    shift.units.clear()  # a shift of people only: no AVL to measure it by
+    shift, _ = ended(draft, cast, assignee_unit_id=None, assignee_shift_id=shift.pk)
     done, _ = ended(draft, cast)
     services.assignment_finish(
         assignment_id=done.pk, actor=cast["field"], outcome="partially_completed"

@@ -86,15 +86,27 @@ def test_open_and_upcoming_windows_are_not_judged_yet(draft, cast, unit):
     assert summary.next_start == T0 + dt.timedelta(days=7)
 
 
-def test_person_assignee_uses_their_units_and_shift_is_unmeasured(draft, cast, unit):
+def test_person_assignee_uses_their_units_and_shift_its_units(draft, cast, unit, shift):
     by_name = make(
         draft, cast, [once(T0)], assignee_unit_id=None, assignee_user_id=cast["field"].pk
     )
     track(unit, T0, 20)
     assert execution.assignment_dosage(by_name, now=T0 + dt.timedelta(hours=2)).met == 1
-    shift = make(draft, cast, [once(T0)], assignee_unit_id=None, assignee_shift="Nights")
-    summary = execution.assignment_dosage(shift, now=T0 + dt.timedelta(hours=2))
-    assert (summary.measured, summary.met, summary.past) == (False, 0, 1)
+    # The shift's unit (B22) has no fixes: measured, and unmet; the person's unit does not count.
+    to_shift = make(draft, cast, [once(T0)], assignee_unit_id=None, assignee_shift_id=shift.pk)
+    summary = execution.assignment_dosage(to_shift, now=T0 + dt.timedelta(hours=2))
+    assert (summary.measured, summary.met, summary.past) == (True, 0, 1)
+    b22 = shift.units.get()
+    track(b22, T0 + dt.timedelta(days=1), 20)  # the next day: outside the window, still unmet
+    assert execution.assignment_dosage(to_shift, now=T0 + dt.timedelta(hours=2)).met == 0
+    track(b22, T0, 20)
+    assert execution.assignment_dosage(to_shift, now=T0 + dt.timedelta(hours=2)).met == 1
+    # Many at once (the board) agree with one at a time.
+    both = execution.dosage_for([by_name, to_shift], now=T0 + dt.timedelta(hours=2))
+    assert (both[by_name.pk].met, both[to_shift.pk].met) == (1, 1)
+    shift.units.clear()
+    bare = execution.assignment_dosage(to_shift, now=T0 + dt.timedelta(hours=2))
+    assert (bare.measured, bare.met, bare.past) == (False, 0, 1)
 
 
 def test_cells_and_polygon_areas(draft, cast, unit):

@@ -6,13 +6,17 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tasking.models import Assignment, AssignmentReport
+from tasking.models import Assignment, AssignmentReport, Shift
 from tests.tasking.conftest import CIRCLE, WINDOWS
 
 pytestmark = pytest.mark.django_db
 
 
-def row(agency, cast, **overrides):  # type: ignore[no-untyped-def]
+def row(agency, cast, shift=None, **overrides):  # type: ignore[no-untyped-def]
+    if shift is None:
+        shift = Shift.objects.get_or_create(
+            agency=agency, name="Nights", defaults={"starts_at": "19:00", "ends_at": "07:00"}
+        )[0]
     values = {
         "agency": agency,
         "manual": True,
@@ -20,7 +24,7 @@ def row(agency, cast, **overrides):  # type: ignore[no-untyped-def]
         "objective": "Check the doors.",
         "area": CIRCLE,
         "windows": WINDOWS,
-        "assignee_shift": "Nights",
+        "assignee_shift": shift,
         "created_by": cast["supervisor"],
     }
     values.update(overrides)
@@ -42,9 +46,16 @@ def test_manual_flag_must_match_the_missing_finding(agency, cast, finding):
 
 
 def test_exactly_one_assignee(agency, cast, unit):
-    refused(row(agency, cast, assignee_shift=""))
+    refused(row(agency, cast, assignee_shift=None))
     refused(row(agency, cast, assignee_unit=unit))
-    refused(row(agency, cast, assignee_shift="", assignee_unit=unit, assignee_user=cast["field"]))
+    refused(row(agency, cast, assignee_shift=None, assignee_unit=unit, assignee_user=cast["field"]))
+
+
+def test_shift_names_are_unique_per_agency_and_not_blank(agency, other_agency):
+    Shift.objects.create(agency=agency, name="Days", starts_at="07:00", ends_at="19:00")
+    Shift.objects.create(agency=other_agency, name="Days", starts_at="07:00", ends_at="19:00")
+    refused(Shift(agency=agency, name="Days", starts_at="07:00", ends_at="19:00"))
+    refused(Shift(agency=agency, name="  ", starts_at="07:00", ends_at="19:00"))
 
 
 def test_priority_objective_and_status(agency, cast):

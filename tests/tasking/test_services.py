@@ -11,8 +11,8 @@ from dispatch.models import FieldObservation, Involvement, Person, PremiseNote
 from governance.choices import Sensitivity
 from intelligence.choices import FindingStatus
 from tasking import services
-from tasking.models import AssignmentEvent, AssignmentReport
-from tests.factories import UserFactory
+from tasking.models import AssignmentEvent, AssignmentReport, Shift
+from tests.factories import UnitFactory, UserFactory
 from tests.tasking.conftest import CIRCLE, WINDOWS, make_finding
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_manual_assignment_is_marked_and_needs_a_supervisor(draft, cast):
         ({"dosage": {"minutes_per_visit": True, "visits_per_window": 2}}, "dosage"),
         ({"priority": 9}, "priority"),
         ({"assignee_unit_id": None}, "assignee"),
-        ({"assignee_shift": "Nights"}, "assignee"),
+        ({"assignee_shift_id": 1}, "assignee"),
     ],
 )
 def test_bad_input_names_the_field(draft, overrides, field):
@@ -99,7 +99,7 @@ def test_assignee_must_be_of_the_agency_and_able_to_receive(draft, cast, other_a
     assert "assignee_user" in err.value.errors
 
 
-def test_other_area_kinds_and_assignees_are_accepted(draft, cast):
+def test_other_area_kinds_and_assignees_are_accepted(draft, cast, shift):
     a = draft(
         area={"type": "polygon", "points": [[29.42, -98.49], [29.43, -98.49], [29.43, -98.48]]},
         assignee_unit_id=None,
@@ -110,11 +110,29 @@ def test_other_area_kinds_and_assignees_are_accepted(draft, cast):
     b = draft(
         area={"type": "cells", "cells": ["8948e2b2a2bffff", "8948e2b2a2bffff"]},
         assignee_unit_id=None,
-        assignee_shift="Nights",
+        assignee_shift_id=shift.pk,
     )
-    assert (
-        b.area == {"type": "cells", "cells": ["8948e2b2a2bffff"]} and b.assignee_shift == "Nights"
+    assert b.area == {"type": "cells", "cells": ["8948e2b2a2bffff"]} and b.assignee_shift == shift
+    assert b.assignee_label == "shift: Nights"
+
+
+def test_a_shift_must_be_active_of_the_agency_and_have_someone_to_receive(
+    draft, agency, other_agency, shift
+):
+    elsewhere = Shift.objects.create(
+        agency=other_agency, name="Nights", starts_at="19:00", ends_at="07:00"
     )
+    empty = Shift.objects.create(agency=agency, name="Empty", starts_at="07:00", ends_at="19:00")
+    empty.units.add(UnitFactory(agency=agency, call_sign="Z9"))  # a unit nobody is signed to
+    empty.members.add(UserFactory(roles=["auditor"], agency=agency))  # cannot receive work
+    retired = Shift.objects.create(
+        agency=agency, name="Old", starts_at="07:00", ends_at="19:00", active=False
+    )
+    retired.members.add(*shift.members.all())
+    for bad in (elsewhere, empty, retired):
+        with pytest.raises(DomainError) as err:
+            draft(assignee_unit_id=None, assignee_shift_id=bad.pk)
+        assert "assignee_shift" in err.value.errors, bad.name
 
 
 # --- lifecycle -----------------------------------------------------------------------------
@@ -319,9 +337,16 @@ def test_briefing_has_hazards_and_persons_only_for_readers_cleared_for_them(
     assert "Dog in yard" in to_unit.briefing
     assert "Doe, John" in to_unit.briefing  # field staff may see restricted persons
     assert "Hidden" not in to_unit.briefing  # ...but not confidential ones
-    to_shift = draft(assignee_unit_id=None, assignee_shift="Nights")
-    assert "Dog in yard" in to_shift.briefing
-    assert "Doe" not in to_shift.briefing  # nobody known to clear: persons withheld
+    nights = Shift.objects.create(
+        agency=to_unit.agency, name="Nights", starts_at="19:00", ends_at="07:00"
+    )
+    nights.members.add(cast["field"])
+    to_shift = draft(assignee_unit_id=None, assignee_shift_id=nights.pk)
+    assert "Dog in yard" in to_shift.briefing and "Doe, John" in to_shift.briefing
+    # A member who cannot receive assignments never reads it, so does not narrow the briefing.
+    nights.members.add(UserFactory(roles=["auditor"], agency=to_unit.agency))
+    mixed = draft(assignee_unit_id=None, assignee_shift_id=nights.pk)
+    assert "Dog in yard" in mixed.briefing and "Doe, John" in mixed.briefing
 
 
 def test_a_bad_window_is_named_by_position(draft):
