@@ -1,0 +1,371 @@
+"""The authorization matrix: every URL pattern and websocket route, and each role's answer.
+
+How to read a row: one outcome per role, in the order of ``ROLES``::
+
+    #                     anonymous dispatcher field supervisor analyst admin auditor
+    "call-list": route(GET="login ok ok ok ok ok denied", ...)
+
+Outcomes (``matrix_support.OUTCOMES``): ``ok`` 2xx; ``redirect`` 3xx to a page that is not a
+sign-in page; ``login`` sign in first (3xx to a sign-in page, or 401/403 from the API to
+anonymous); ``invalid`` 400 (allowed, but the empty body is refused); ``denied`` 403; ``hidden``
+404; ``method`` 405; ``conflict`` 409. ``error`` (5xx) is never a right answer.
+
+Bodies: POST/PATCH send an empty body (``{}``, or an empty form to pages), so an allowed write
+answers ``invalid`` instead of changing anything; the few body-less actions (acknowledge, start,
+cancel, issue) do change the record, inside the test's rolled-back transaction.
+
+Object routes name the kind of record in their URL (``obj=``); the test requests the cast's own
+agency's record, and checks that every record a role may not see (``HIDDEN_VISIBLE_TO``) gets
+the same status and body as an id that does not exist.
+
+A new route makes ``test_every_route_is_in_the_matrix`` fail: add it here (see
+docs/authorization-matrix.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("anonymous", "dispatcher", "field", "supervisor", "analyst", "admin", "auditor")
+MISSING_ID = 987654321
+
+
+@dataclass(frozen=True)
+class Route:
+    """Expected outcomes of one URL pattern: ``checks`` maps a method to a row of ``ROLES``."""
+
+    checks: dict[str, str]
+    obj: str | None = None
+    note: str = ""
+    # (method, role) -> reason: the current answer is wrong, the fix is someone else's
+    # (the test is a strict xfail, so it fails once fixed: then correct the row).
+    xfail: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def route(
+    obj: str | None = None,
+    note: str = "",
+    xfail: dict[tuple[str, str], str] | None = None,
+    **checks: str,
+) -> Route:
+    for method, row in checks.items():
+        assert len(row.split()) == len(ROLES), f"{method}: {row!r} needs {len(ROLES)} outcomes"
+    return Route(checks=checks, obj=obj, note=note, xfail=xfail or {})
+
+
+ALL_OK = "ok ok ok ok ok ok ok"
+ALL_405 = "method method method method method method method"
+LOGIN_405 = "login method method method method method method"
+
+# ---------------------------------------------------------------------------------------------
+# Pages and JSON of the pages (session, LoginRequiredMiddleware)
+# ---------------------------------------------------------------------------------------------
+#                        anon  disp     field    super    analyst  admin   auditor
+PAGES: dict[str, Route] = {
+    "healthz": route(GET=ALL_OK, POST=ALL_405, note="public liveness probe"),
+    "home": route(
+        GET="login redirect redirect ok ok ok ok",
+        POST="login redirect redirect ok ok ok ok",
+        note="dispatchers land on the console, field staff on the phone page; the page takes "
+        "any method (it only renders links)",
+    ),
+    "login": route(
+        GET="ok redirect redirect redirect redirect redirect redirect",
+        POST="ok redirect redirect redirect redirect redirect redirect",
+        note="an empty sign-in form answers 200 with errors",
+    ),
+    "logout": route(
+        GET="login method method method method method method",
+        POST="login login login login login login login",
+    ),
+    # --- dispatch pages: console needs call create + unit change; field staff go to /field/
+    "console": route(
+        GET="login ok redirect ok denied denied denied",
+        POST="login ok redirect ok denied denied denied",
+        note="renders the shell for any method; writes go through the API",
+    ),
+    "console-snapshot": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
+    "console-context": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
+    "console-suggest": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
+    "console-call": route(
+        obj="call",
+        GET="login ok ok ok ok ok hidden",
+        POST=LOGIN_405,
+        note="a role without calls gets 404, like a call that does not exist",
+    ),
+    "field": route(GET="login ok ok ok ok ok denied", POST="login ok ok ok ok ok denied"),
+    "field-snapshot": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
+    "field-observe": route(
+        GET="login ok ok ok denied denied denied",
+        POST="login invalid invalid invalid denied denied denied",
+    ),
+    "calls-page": route(GET="login ok ok ok ok ok denied", POST="login ok ok ok ok ok denied"),
+    "call-page": route(
+        obj="call", GET="login ok ok ok ok ok hidden", POST="login ok ok ok ok ok hidden"
+    ),
+    # --- patterns (findings: supervisor and analyst; running an analysis: analyst)
+    "patterns": route(
+        GET="login denied denied ok ok denied denied",
+        POST="login denied denied ok ok denied denied",
+    ),
+    "patterns-data": route(GET="login denied denied ok ok denied denied", POST=LOGIN_405),
+    "patterns-run": route(GET=LOGIN_405, POST="login denied denied denied invalid denied denied"),
+    "finding-page": route(
+        obj="finding",
+        GET="login denied denied ok ok denied denied",
+        POST="login denied denied invalid invalid denied denied",
+    ),
+    "finding-outcome": route(
+        obj="finding",
+        GET=LOGIN_405,
+        POST="login denied denied invalid invalid denied denied",
+    ),
+    # --- tasking pages (board: those who task or analyse; briefing: anyone with assignments)
+    "tasking-board": route(GET="login denied denied ok ok denied denied", POST=LOGIN_405),
+    "tasking-board-json": route(GET="login denied denied ok ok denied denied", POST=LOGIN_405),
+    "tasking-new": route(
+        GET="login denied denied ok denied denied denied",
+        POST="login denied denied invalid denied denied denied",
+    ),
+    "tasking-briefing": route(GET="login denied ok ok ok denied denied", POST=LOGIN_405),
+    "tasking-detail": route(
+        obj="assignment",
+        GET="login hidden ok ok ok hidden hidden",
+        POST=LOGIN_405,
+        note="field staff see it because it is their unit's",
+    ),
+}
+
+# ---------------------------------------------------------------------------------------------
+# REST API under /api/v1/ (RolePermission: a method a route does not map is refused, 403)
+# ---------------------------------------------------------------------------------------------
+ANON_ALL_403 = "login denied denied denied denied denied denied"
+CALL_READ = "login ok ok ok ok ok denied"  # every role but the auditor views calls
+CALL_WRITE = "login invalid invalid invalid denied denied denied"  # dispatcher, field, supervisor
+CALL_ACTION_GET = "login method method method method method denied"
+FINDING_READ = "login denied denied ok ok denied denied"
+ASSIGN_READ = "login denied ok ok ok denied denied"
+ASSIGN_ACTION_GET = "login denied method method method denied denied"
+
+API: dict[str, Route] = {
+    "api-me": route(GET="login ok ok ok ok ok ok", POST=LOGIN_405),
+    "api-device-token": route(GET=LOGIN_405, POST="login ok ok ok ok ok ok"),
+    # --- calls
+    "call-list": route(GET=CALL_READ, POST="login invalid denied invalid denied denied denied"),
+    "call-detail": route(
+        obj="call",
+        GET=CALL_READ,
+        PATCH="login ok ok ok denied denied denied",
+        POST=ANON_ALL_403,
+        note="an empty PATCH changes nothing and answers the call",
+    ),
+    "call-assign": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    "call-attach": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    "call-close": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    "call-events": route(obj="call", GET=CALL_READ, POST=ANON_ALL_403),
+    "call-notes": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    "call-status": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    # --- units and AVL (AVL history: not the admin; uploads: field staff for their own unit)
+    "unit-list": route(GET=CALL_READ, POST=ANON_ALL_403),
+    "unit-detail": route(obj="unit", GET=CALL_READ, POST=ANON_ALL_403),
+    "unit-positions": route(
+        obj="unit",
+        GET="login ok ok ok ok denied denied",
+        POST="login denied invalid denied denied denied denied",
+    ),
+    "unit-status": route(
+        obj="unit",
+        GET=CALL_ACTION_GET,
+        POST="login invalid invalid invalid denied invalid denied",
+        note="field staff: only a unit they are signed to (the field user is on this one)",
+    ),
+    # --- locations (shared by agencies) and premise notes
+    "location-list": route(GET=CALL_READ, POST=ANON_ALL_403),
+    "location-detail": route(obj="location", GET=CALL_READ, POST=ANON_ALL_403),
+    "location-history": route(obj="location", GET=CALL_READ, POST=ANON_ALL_403),
+    "location-notes": route(
+        obj="location",
+        GET=CALL_READ,
+        POST="login invalid denied invalid denied invalid denied",
+    ),
+    # --- observations, persons, vehicles, involvements (the admin and auditor: none)
+    "observation-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
+    "observation-detail": route(
+        obj="observation", GET="login ok ok ok ok denied denied", POST=ANON_ALL_403
+    ),
+    "person-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
+    "person-detail": route(obj="person", GET="login ok ok ok ok denied denied", POST=ANON_ALL_403),
+    "vehicle-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
+    "vehicle-detail": route(
+        obj="vehicle", GET="login ok ok ok ok denied denied", POST=ANON_ALL_403
+    ),
+    "involvement-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
+    # --- reference data (writes only in the admin)
+    "call-type-list": route(GET=CALL_READ, POST=ANON_ALL_403),
+    "disposition-list": route(GET=CALL_READ, POST=ANON_ALL_403),
+    # --- findings and analysis runs
+    "finding-list": route(GET=FINDING_READ, POST=ANON_ALL_403),
+    "finding-detail": route(obj="finding", GET=FINDING_READ, POST=ANON_ALL_403),
+    "finding-decision": route(
+        obj="finding",
+        GET="login denied denied method method denied denied",
+        POST="login denied denied invalid invalid denied denied",
+    ),
+    "analysis-run-list": route(GET=FINDING_READ, POST=ANON_ALL_403),
+    "analysis-run-detail": route(obj="run", GET=FINDING_READ, POST=ANON_ALL_403),
+    # --- assignments (field staff: their own; drafting/issuing/cancelling: supervisors)
+    "assignment-list": route(
+        GET=ASSIGN_READ, POST="login denied denied invalid denied denied denied"
+    ),
+    "assignment-pending": route(GET=ASSIGN_READ, POST=ANON_ALL_403),
+    "assignment-detail": route(obj="assignment", GET=ASSIGN_READ, POST=ANON_ALL_403),
+    "assignment-acknowledge": route(
+        obj="assignment",
+        GET=ASSIGN_ACTION_GET,
+        POST="login denied ok ok denied denied denied",
+        note="the analyst views assignments but may not work on them",
+    ),
+    "assignment-start": route(
+        obj="assignment", GET=ASSIGN_ACTION_GET, POST="login denied ok ok denied denied denied"
+    ),
+    "assignment-finish": route(
+        obj="assignment",
+        GET=ASSIGN_ACTION_GET,
+        POST="login denied invalid invalid denied denied denied",
+    ),
+    "assignment-report": route(
+        obj="assignment",
+        GET=ASSIGN_ACTION_GET,
+        POST="login denied invalid invalid denied denied denied",
+    ),
+    "assignment-issue": route(
+        obj="assignment",
+        GET=ASSIGN_ACTION_GET,
+        POST="login denied denied conflict denied denied denied",
+        note="the record is already issued: the supervisor gets past the checks to a 409",
+    ),
+    "assignment-cancel": route(
+        obj="assignment",
+        GET=ASSIGN_ACTION_GET,
+        POST="login denied denied ok denied denied denied",
+    ),
+    # --- shifts (rosters: read by those who assign work; kept in the admin)
+    "shift-list": route(GET="login denied denied ok denied denied denied", POST=ANON_ALL_403),
+    "shift-detail": route(
+        obj="shift", GET="login denied denied ok denied denied denied", POST=ANON_ALL_403
+    ),
+    # --- schema and its viewers: public, like the code they describe
+    "api-schema": route(GET=ALL_OK, POST=ALL_405, note="public (the OpenAPI schema)"),
+    "api-docs": route(GET=ALL_OK, POST=ALL_405, note="public (Swagger UI shell)"),
+    "api-redoc": route(GET=ALL_OK, POST=ALL_405, note="public (ReDoc shell)"),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Django admin: open to the admin role only (everyone else is sent to the admin's sign-in);
+# per model, the admin role's answer comes from the model's policy category. GET only: the
+# same has_*_permission hooks decide the POSTs, and admin forms are covered by their own tests.
+# ---------------------------------------------------------------------------------------------
+NOT_ADMIN = "login login login login login {} login"
+
+ADMIN_SITE: dict[str, Route] = {
+    "admin:index": route(GET=NOT_ADMIN.format("ok")),
+    "admin:login": route(GET="ok ok ok ok ok redirect ok"),
+    "admin:logout": route(GET="login redirect redirect redirect redirect method redirect"),
+    "admin:password_change": route(GET=NOT_ADMIN.format("ok")),
+    "admin:password_change_done": route(GET=NOT_ADMIN.format("ok")),
+    "admin:autocomplete": route(
+        GET=NOT_ADMIN.format("denied"), note="403 without a model/field query"
+    ),
+    "admin:jsi18n": route(GET=NOT_ADMIN.format("ok")),
+    "admin:app_list": route(GET=NOT_ADMIN.format("ok")),
+    "admin:view_on_site": route(
+        obj="admin:dispatch_unit", GET=NOT_ADMIN.format("hidden"), note="units have no page"
+    ),
+    "admin:auth_user_password_change": route(obj="admin:auth_user", GET=NOT_ADMIN.format("ok")),
+    "admin/(?P<url>.*)$": route(GET=NOT_ADMIN.format("hidden"), note="the admin's catch-all"),
+}
+
+# Each registered ModelAdmin adds six patterns: changelist, add, history, delete, change, and an
+# unnamed ``<object_id>/`` redirect to change. Values: the admin role's answer for
+# changelist, add, history, delete, change (the redirect is always ``redirect``).
+# Deleting is for superusers only (a retention decision); read-only admins refuse add.
+ADMIN_MODELS: dict[str, str] = {
+    # label                                 changelist add    history delete change
+    "auth_user": "ok ok ok denied ok",
+    "auth_group": "ok ok ok denied ok",
+    "governance_agency": "ok ok ok denied ok",
+    "governance_agencyshare": "ok ok ok denied ok",
+    "dispatch_calltype": "ok ok ok denied ok",
+    "dispatch_disposition": "ok ok ok denied ok",
+    "dispatch_unit": "ok ok ok denied ok",
+    "dispatch_location": "ok ok ok denied ok",
+    "dispatch_premisenote": "ok ok ok denied ok",
+    "dispatch_dispatchsettings": "ok denied ok denied ok",  # a single row: no second one
+    "intelligence_finding": "denied denied denied denied denied",  # admins have no findings
+    "intelligence_findingoutcome": "denied denied denied denied denied",
+    "intelligence_analysisrun": "denied denied denied denied denied",
+    "tasking_assignment": "denied denied denied denied denied",  # nor assignments
+    "tasking_assignmentevent": "denied denied denied denied denied",
+    "tasking_assignmentreport": "denied denied denied denied denied",
+    "tasking_shift": "ok ok ok denied ok",  # rosters are staffing, like units
+    "django_celery_beat_periodictask": "ok ok ok denied ok",
+    "django_celery_beat_crontabschedule": "ok ok ok denied ok",
+    "django_celery_beat_intervalschedule": "ok ok ok denied ok",
+}
+ADMIN_VIEWS = ("changelist", "add", "history", "delete", "change")
+
+
+def _admin_model_routes() -> dict[str, Route]:
+    routes: dict[str, Route] = {}
+    for label, row in ADMIN_MODELS.items():
+        answers = dict(zip(ADMIN_VIEWS, row.split(), strict=True))
+        for view, answer in answers.items():
+            obj = None if view in ("changelist", "add") else f"admin:{label}"
+            routes[f"admin:{label}_{view}"] = route(obj=obj, GET=NOT_ADMIN.format(answer))
+        app, _, model = (
+            label.partition("_")
+            if not label.startswith("django_celery_beat")
+            else (
+                "django_celery_beat",
+                "",
+                label.removeprefix("django_celery_beat_"),
+            )
+        )
+        routes[f"admin/{app}/{model}/<path:object_id>/"] = route(
+            obj=f"admin:{label}", GET=NOT_ADMIN.format("redirect")
+        )
+    return routes
+
+
+MATRIX: dict[str, Route] = {**PAGES, **API, **ADMIN_SITE, **_admin_model_routes()}
+
+# Patterns deliberately left out, each with its reason. (Static files and media have no URL
+# pattern: WhiteNoise serves /static/ as middleware and there is no media upload.)
+EXCLUDED: dict[str, str] = {}
+
+# Records that exist but that some roles may not see, by kind and variant (see matrix_world):
+# the roles listed may see that record; for everyone else it must look exactly like MISSING_ID.
+HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
+    ("call", "other_agency"): frozenset(),
+    ("unit", "other_agency"): frozenset(),
+    ("observation", "other_agency"): frozenset(),
+    ("observation", "confidential"): frozenset({"supervisor", "analyst"}),
+    ("person", "other_agency"): frozenset(),
+    ("person", "confidential"): frozenset({"supervisor", "analyst"}),
+    ("vehicle", "other_agency"): frozenset(),
+    ("vehicle", "confidential"): frozenset({"supervisor", "analyst"}),
+    ("finding", "other_agency"): frozenset(),
+    ("run", "other_agency"): frozenset(),
+    ("assignment", "other_agency"): frozenset(),
+    ("assignment", "other_unit"): frozenset({"supervisor", "analyst"}),
+    ("shift", "other_agency"): frozenset(),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Websocket routes (config/routing.py): "accept" (hello frame), "4401" (closed: sign in),
+# "4403" (closed: not allowed). Tested in test_authorization_matrix_ws.py.
+# ---------------------------------------------------------------------------------------------
+#                      anon dispatcher field  supervisor analyst admin  auditor
+WEBSOCKETS: dict[str, str] = {
+    "ws/dispatch/": "4401 accept accept accept accept accept 4403",
+}

@@ -1,0 +1,261 @@
+"""The records the authorization matrix requests: one of each protected kind in the cast's agency,
+and the same kinds where a role may not see them (another agency's, above a role's sensitivity,
+another unit's assignment), all made through the services where one exists.
+
+``build_world`` runs once per test module (see ``test_authorization_matrix.world``) inside an
+outer transaction that is rolled back at the end of the module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from dispatch import services as dispatch_services
+from dispatch.models import CallType, DispatchSettings, Location
+from dispatch.reference_data import load_defaults
+from governance.choices import Category, Sensitivity
+from governance.models import AgencyShare
+from governance.services import roles_ensure
+from intelligence.choices import FindingKind, FindingStatus
+from intelligence.models import AnalysisRun, Finding, FindingOutcome
+from tasking import services as tasking_services
+from tests.factories import AgencyFactory, LocationFactory, UnitFactory, UserFactory
+
+ROLES = ("dispatcher", "field", "supervisor", "analyst", "admin", "auditor")
+CIRCLE = {"type": "circle", "latitude": 29.4241, "longitude": -98.4936, "radius_m": 250}
+WINDOWS = [
+    {
+        "kind": "weekly",
+        "weekdays": [4, 5],
+        "start": "19:00",
+        "duration_minutes": 240,
+        "first_date": "2026-03-06",
+        "weeks": 4,
+        "time_zone": "America/Chicago",
+    }
+]
+
+
+@dataclass
+class World:
+    users: dict[str, Any]
+    # kind -> id of the record in the cast's own agency (what "ok" answers are about)
+    own: dict[str, int]
+    # kind -> {variant: id} of records that exist but that some roles may not see
+    hidden: dict[str, dict[str, int]] = field(default_factory=dict)
+    # "app_model" -> id of an instance, for the admin's object pages
+    admin_objects: dict[str, int] = field(default_factory=dict)
+    # role -> session key of a signed-in session (made once; see the test module's ``world``)
+    sessions: dict[str, str] = field(default_factory=dict)
+
+
+def _finding(agency: Any, location: Location, key: str) -> Finding:
+    now = timezone.now()
+    return Finding.objects.create(
+        agency=agency,
+        kind=FindingKind.REPEAT_LOCATION,
+        subject_key=f"{location.address_key}|{key}",
+        location=location,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        window_start=now - dt.timedelta(days=90),
+        window_end=now,
+        statistics={"count": 7, "expected": 1.2, "p": 0.001},
+        explanation="Seven burglaries at this address in 90 days.",
+        status=FindingStatus.ACCEPTED,
+    )
+
+
+def _run(agency: Any) -> AnalysisRun:
+    now = timezone.now()
+    return AnalysisRun.objects.create(
+        agency=agency,
+        kind=FindingKind.REPEAT_LOCATION,
+        method="matrix",
+        method_version="1",
+        as_of=now,
+        status="succeeded",
+        started_at=now,
+        finished_at=now,
+        duration_ms=1,
+    )
+
+
+def _assignment(actor: Any, finding: Finding, unit: Any) -> Any:
+    draft = tasking_services.assignment_create(
+        actor=actor,
+        finding_id=finding.pk,
+        kind="directed_patrol",
+        objective="Be seen on the block in the evening.",
+        area=CIRCLE,
+        windows=WINDOWS,
+        dosage={"minutes_per_visit": 15, "visits_per_window": 2},
+        assignee_unit_id=unit.pk,
+    )
+    return tasking_services.assignment_issue(assignment_id=draft.pk, actor=actor)
+
+
+def build_world() -> World:
+    """Create the cast and one record of every kind (own, and hidden variants)."""
+    load_defaults()
+    roles_ensure()
+    agency = AgencyFactory(code="default")
+    neighbour = AgencyFactory(code="neighbour", name="Neighbouring agency")
+    third = AgencyFactory(code="third", name="Third agency")
+    users = {role: UserFactory(username=f"{role}1", roles=[role], agency=agency) for role in ROLES}
+    n_super = UserFactory(username="n-supervisor", roles=["supervisor"], agency=neighbour)
+    n_disp = UserFactory(username="n-dispatcher", roles=["dispatcher"], agency=neighbour)
+    # A share that concerns neither the cast's agency nor the neighbour's records it sees.
+    share = AgencyShare.objects.create(owner=third, viewer=neighbour, category=Category.CALL)
+
+    theft = CallType.objects.get(code="THEFT")
+    location = LocationFactory()
+    call = dispatch_services.call_create(
+        agency=agency,
+        actor=users["dispatcher"],
+        call_type=theft,
+        address="123 North Main Street",
+        latitude=29.42,
+        longitude=-98.49,
+        caller_name="Jane Roe",
+        narrative="Bicycle taken from porch.",
+    )
+    n_call = dispatch_services.call_create(
+        agency=neighbour, actor=n_disp, call_type=theft, address="9 Elm St", caller_name="N"
+    )
+    unit = UnitFactory(agency=agency, call_sign="A11")
+    unit.users.add(users["field"])
+    other_unit = UnitFactory(agency=agency, call_sign="B22")
+    n_unit = UnitFactory(agency=neighbour, call_sign="N1")
+    note = dispatch_services.premise_note_create(
+        location=location, agency=agency, actor=users["dispatcher"], text="Dog in yard."
+    )
+
+    def observation(ag: Any, actor: Any, sensitivity: int = Sensitivity.ROUTINE) -> Any:
+        return dispatch_services.observation_create(
+            agency=ag,
+            actor=actor,
+            category="suspicious_vehicle",
+            narrative="Seen trying car doors.",
+            latitude=29.42,
+            longitude=-98.49,
+            sensitivity=sensitivity,
+        )
+
+    obs = observation(agency, users["field"])
+    n_obs = observation(neighbour, n_disp)
+    secret_obs = observation(agency, users["supervisor"], Sensitivity.CONFIDENTIAL)
+    person = dispatch_services.person_create(agency=agency, last_name="Doe", first_name="John")
+    n_person = dispatch_services.person_create(agency=neighbour, last_name="Roe")
+    secret_person = dispatch_services.person_create(
+        agency=agency, last_name="Secret", sensitivity=Sensitivity.CONFIDENTIAL
+    )
+    vehicle, _ = dispatch_services.vehicle_get_or_create(agency=agency, plate="ABC123")
+    n_vehicle, _ = dispatch_services.vehicle_get_or_create(agency=neighbour, plate="NNN111")
+    secret_vehicle, _ = dispatch_services.vehicle_get_or_create(
+        agency=agency, plate="SEC999", sensitivity=Sensitivity.CONFIDENTIAL
+    )
+
+    finding = _finding(agency, location, "own")
+    n_finding = _finding(neighbour, LocationFactory(), "neighbour")
+    run, n_run = _run(agency), _run(neighbour)
+    assignment = _assignment(users["supervisor"], finding, unit)
+    other_assignment = _assignment(users["supervisor"], finding, other_unit)
+    n_assignment = _assignment(n_super, n_finding, n_unit)
+    report = tasking_services.assignment_report(
+        assignment_id=other_assignment.pk, actor=users["supervisor"], notes="Walked the block."
+    )
+    now = timezone.now()
+    outcome = FindingOutcome.objects.create(
+        finding=finding,
+        period_start=now - dt.timedelta(days=60),
+        period_end=now - dt.timedelta(days=30),
+        before_start=now - dt.timedelta(days=90),
+        target_before=7,
+        target_after=2,
+        buffer_before=1,
+        buffer_after=1,
+        control_before=3,
+        control_after=3,
+        verdict="fell",
+        explanation="Fewer calls after.",
+        evaluated_at=now,
+        evaluated_by=users["supervisor"],
+    )
+    crontab = CrontabSchedule.objects.create(minute="0", hour="3")
+    interval = IntervalSchedule.objects.create(every=10, period=IntervalSchedule.MINUTES)
+    periodic = PeriodicTask.objects.create(
+        name="matrix-task", task="beacon.matrix", interval=interval, enabled=False
+    )
+    settings_row = (
+        DispatchSettings.objects.order_by("pk").first() or DispatchSettings.objects.create()
+    )
+
+    # Shifts (rosters) are new in tasking; made directly, as admins keep them in the admin.
+    shift_model = apps.get_model("tasking", "Shift")
+    shift = shift_model.objects.create(
+        agency=agency, name="Nights", starts_at=dt.time(22), ends_at=dt.time(6)
+    )
+    shift.units.add(unit)
+    n_shift = shift_model.objects.create(
+        agency=neighbour, name="Nights", starts_at=dt.time(22), ends_at=dt.time(6)
+    )
+
+    world = World(
+        users=users,
+        own={
+            "call": call.pk,
+            "unit": unit.pk,
+            "location": location.pk,
+            "observation": obs.pk,
+            "person": person.pk,
+            "vehicle": vehicle.pk,
+            "finding": finding.pk,
+            "run": run.pk,
+            "assignment": assignment.pk,
+            "user": users["dispatcher"].pk,
+            "shift": shift.pk,
+        },
+        hidden={
+            "call": {"other_agency": n_call.pk},
+            "unit": {"other_agency": n_unit.pk},
+            "observation": {"other_agency": n_obs.pk, "confidential": secret_obs.pk},
+            "person": {"other_agency": n_person.pk, "confidential": secret_person.pk},
+            "vehicle": {"other_agency": n_vehicle.pk, "confidential": secret_vehicle.pk},
+            "finding": {"other_agency": n_finding.pk},
+            "run": {"other_agency": n_run.pk},
+            "assignment": {"other_agency": n_assignment.pk, "other_unit": other_assignment.pk},
+            "shift": {"other_agency": n_shift.pk},
+        },
+    )
+    objects = {
+        "auth_user": users["dispatcher"].pk,
+        "auth_group": Group.objects.get(name="dispatcher").pk,
+        "governance_agency": agency.pk,
+        "governance_agencyshare": share.pk,
+        "dispatch_calltype": theft.pk,
+        "dispatch_disposition": apps.get_model("dispatch", "Disposition").objects.first().pk,
+        "dispatch_unit": unit.pk,
+        "dispatch_location": location.pk,
+        "dispatch_premisenote": note.pk,
+        "dispatch_dispatchsettings": settings_row.pk,
+        "intelligence_finding": finding.pk,
+        "intelligence_findingoutcome": outcome.pk,
+        "intelligence_analysisrun": run.pk,
+        "tasking_assignment": assignment.pk,
+        "tasking_assignmentevent": assignment.events.first().pk,
+        "tasking_assignmentreport": report.pk,
+        "tasking_shift": shift.pk,
+        "django_celery_beat_periodictask": periodic.pk,
+        "django_celery_beat_crontabschedule": crontab.pk,
+        "django_celery_beat_intervalschedule": interval.pk,
+    }
+    world.admin_objects = objects
+    return world

@@ -1,0 +1,175 @@
+"""The authorization matrix (governance issue): every URL pattern x role x method gets the answer
+``authorization_matrix.py`` says; a pattern missing from the matrix fails (fails closed); a record
+a role may not see answers exactly like one that does not exist (no existence leaks).
+
+The records are made once for the module (``world``) inside a transaction rolled back at the
+end; each test runs in its own savepoint, so writes (and sign-outs) never leak between tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+
+from tests.governance.authorization_matrix import (
+    EXCLUDED,
+    HIDDEN_VISIBLE_TO,
+    MATRIX,
+    MISSING_ID,
+    ROLES,
+    WEBSOCKETS,
+)
+from tests.governance.matrix_support import (
+    OUTCOMES,
+    build_url,
+    classify,
+    object_id,
+    request,
+    shape,
+    url_patterns,
+)
+from tests.governance.matrix_world import World, build_world
+
+pytestmark = pytest.mark.django_db
+
+PATTERNS = {p.key: p for p in url_patterns()}
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """The cast and its records, made once; one signed-in session per role."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            built = build_world()
+            for role in ROLES[1:]:
+                client = Client()
+                client.force_login(built.users[role])
+                built.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+            yield built
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def client_as(world: World, role: str) -> Client:
+    client = Client()
+    if role != "anonymous":
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+    return client
+
+
+# --- coverage: every pattern is in the matrix, and only patterns that exist --------------------
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    missing = sorted(set(PATTERNS) - set(MATRIX) - set(EXCLUDED))
+    assert not missing, (
+        "These URL patterns are not in the authorization matrix. Add each one to "
+        "tests/governance/authorization_matrix.py with every role's expected answer "
+        "(docs/authorization-matrix.md):\n  " + "\n  ".join(missing)
+    )
+
+
+def test_matrix_lists_no_stale_routes() -> None:
+    stale = sorted((set(MATRIX) | set(EXCLUDED)) - set(PATTERNS))
+    assert not stale, "No such URL pattern any more; remove from the matrix:\n  " + "\n  ".join(
+        stale
+    )
+
+
+def test_matrix_rows_use_known_outcomes() -> None:
+    for key, entry in MATRIX.items():
+        for method, row in entry.checks.items():
+            unknown = set(row.split()) - set(OUTCOMES)
+            assert not unknown, f"{key} {method}: unknown outcome(s) {unknown}"
+            assert "error" not in row.split(), f"{key} {method}: a 5xx is never expected"
+
+
+def test_websocket_routes_are_in_the_matrix() -> None:
+    from config.routing import websocket_urlpatterns
+
+    routes = {str(p.pattern) for p in websocket_urlpatterns}
+    assert routes == set(WEBSOCKETS), (
+        "Websocket routes and the matrix differ; add new ones to WEBSOCKETS in "
+        f"tests/governance/authorization_matrix.py: {sorted(routes ^ set(WEBSOCKETS))}"
+    )
+
+
+# --- each route x role x method --------------------------------------------------------------
+
+
+def _cases() -> Iterator[Any]:
+    for key in sorted(MATRIX):
+        entry = MATRIX[key]
+        for method, row in entry.checks.items():
+            for role, expected in zip(ROLES, row.split(), strict=True):
+                marks = []
+                if (method, role) in entry.xfail:
+                    marks.append(pytest.mark.xfail(strict=True, reason=entry.xfail[method, role]))
+                yield pytest.param(
+                    key, method, role, expected, id=f"{key}|{method}|{role}", marks=marks
+                )
+
+
+@pytest.mark.parametrize(("key", "method", "role", "expected"), list(_cases()))
+def test_route_answers_role(world: World, key: str, method: str, role: str, expected: str) -> None:
+    if key not in PATTERNS:
+        pytest.skip(f"{key} is not a URL pattern (see test_matrix_lists_no_stale_routes)")
+    entry = MATRIX[key]
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    response = request(client_as(world, role), method, url, None)
+    got = classify(response, anonymous=role == "anonymous", api=url.startswith("/api/"))
+    assert got == expected, (
+        f"{method} {url} as {role}: expected {expected} ({OUTCOMES.get(expected)}), "
+        f"got {got} (HTTP {response.status_code})"
+    )
+
+
+# --- no existence leaks: a record a role may not see answers like a missing one --------------
+
+
+def _leak_cases() -> Iterator[Any]:
+    for key in sorted(MATRIX):
+        entry = MATRIX[key]
+        if entry.obj is None or entry.obj.startswith("admin:"):
+            continue
+        for (kind, variant), visible_to in sorted(HIDDEN_VISIBLE_TO.items()):
+            if kind != entry.obj:
+                continue
+            for method in entry.checks:
+                for role in ROLES[1:]:
+                    if role in visible_to:
+                        continue
+                    yield pytest.param(
+                        key, method, role, variant, id=f"{key}|{method}|{role}|{variant}"
+                    )
+
+
+@pytest.mark.parametrize(("key", "method", "role", "variant"), list(_leak_cases()))
+def test_hidden_record_looks_missing(
+    world: World, key: str, method: str, role: str, variant: str
+) -> None:
+    if key not in PATTERNS:
+        pytest.skip(f"{key} is not a URL pattern")
+    entry = MATRIX[key]
+    pattern = PATTERNS[key]
+    hidden_id = world.hidden[entry.obj][variant]
+    client = client_as(world, role)
+    sid = transaction.savepoint()
+    hidden = request(client, method, build_url(pattern, entry.obj, hidden_id), None)
+    transaction.savepoint_rollback(sid)
+    missing = request(
+        client_as(world, role), method, build_url(pattern, entry.obj, MISSING_ID), None
+    )
+    assert hidden.status_code < 500, f"{method} {key} as {role}: HTTP {hidden.status_code}"
+    assert shape(hidden, hidden_id) == shape(missing, MISSING_ID), (
+        f"{method} {key} as {role}: the {variant} record answers HTTP {hidden.status_code}, "
+        f"a missing one HTTP {missing.status_code} (or their bodies differ): an existence leak"
+    )
