@@ -247,6 +247,12 @@ SPECTACULAR_SETTINGS = {
         "SensitivityEnum": "governance.choices.Sensitivity",
         "AgencyKindEnum": "governance.choices.AgencyKind",
         "RoleEnum": "governance.choices.Role",
+        "FindingKindEnum": "intelligence.choices.FindingKind",
+        "FindingStatusEnum": "intelligence.choices.FindingStatus",
+        "DecisionEnum": "intelligence.choices.Decision",
+        "RunStatusEnum": "intelligence.choices.RunStatus",
+        "AssignmentKindEnum": "tasking.choices.AssignmentKind",
+        "AssignmentStatusEnum": "tasking.choices.AssignmentStatus",
     },
 }
 

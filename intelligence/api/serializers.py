@@ -5,39 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from beacon_core.api.serializers import StrictInputSerializer
-from intelligence.choices import Decision, FindingKind, FindingStatus
+from intelligence.choices import Decision, FindingKind, FindingStatus, RunStatus
 from intelligence.services import MAX_RATIONALE
 
 
-def _one_of(values: list[str]) -> dict[str, str]:
-    """A string schema that lists its values as a pattern instead of an ``enum``.
-
-    "kind" and "status" already name other choice sets in the schema; an ``enum`` here would be
-    pulled into a colliding component name and spectacular would warn. (An ENUM_NAME_OVERRIDES
-    entry in settings is the other fix.)
-    """
-    return {
-        "type": "string",
-        "pattern": "^(" + "|".join(values) + ")$",
-        "description": "One of: " + ", ".join(values) + ".",
-    }
-
-
-@extend_schema_field(_one_of(list(FindingKind.values)))
 class FindingKindField(serializers.ChoiceField):
-    """One of the analysis kinds."""
+    """One of the analysis kinds (``FindingKindEnum`` in the schema, see ENUM_NAME_OVERRIDES)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=FindingKind.choices, **kwargs)
 
 
-@extend_schema_field(_one_of(list(FindingStatus.values)))
 class FindingStatusField(serializers.ChoiceField):
-    """proposed, accepted, dismissed or expired."""
+    """proposed, accepted, dismissed or expired (``FindingStatusEnum``)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=FindingStatus.choices, **kwargs)
@@ -114,7 +97,7 @@ class AnalysisRunSerializer(serializers.Serializer):
     window_start = serializers.DateTimeField(allow_null=True)
     window_end = serializers.DateTimeField(allow_null=True)
     input_hash = serializers.CharField()
-    status = serializers.CharField(help_text="running, succeeded or failed.")
+    status = serializers.ChoiceField(choices=RunStatus.choices)
     counts = serializers.DictField(help_text="created / updated / expired findings.")
     duration_ms = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
