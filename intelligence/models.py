@@ -221,6 +221,13 @@ class FindingOutcome(models.Model):
                 condition=Q(verdict__in=["fell", "rose", "no clear change", "too few calls"]),
                 name="outcome_verdict_known",
             ),
+            # The schedule evaluates a period once; two workers racing on the same pass must
+            # not both record it. A person may re-evaluate as often as they like.
+            models.UniqueConstraint(
+                fields=["finding", "period_start"],
+                condition=Q(evaluated_by__isnull=True),
+                name="outcome_scheduled_once_per_period",
+            ),
         ]
         indexes = [models.Index(fields=["finding", "evaluated_at"], name="outcome_finding_time")]
 

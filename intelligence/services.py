@@ -14,10 +14,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from beacon_core.errors import ConflictError, DomainError
+from governance import audit
+from governance.choices import AuditAction
 from governance.models import Agency
 from intelligence import realtime, runners
 from intelligence.choices import DECISION_STATUS, Decision, FindingKind, FindingStatus, RunStatus
@@ -319,6 +321,17 @@ def finding_decide(*, finding_id: int, reviewer: Any, decision: str, rationale: 
             reviewer=reviewer,
             decided_at=now,
         )
+        # Same transaction: a decision never stands without its audit event, nor the reverse.
+        audit.record(
+            action=AuditAction.FINDING_DECISION,
+            actor=reviewer,
+            obj=finding,
+            justification=text,
+            details={
+                "decision": decision,
+                "status": [FindingStatus.PROPOSED, DECISION_STATUS[decision]],
+            },
+        )
     finding.refresh_from_db()
     return finding
 
@@ -367,23 +380,33 @@ def outcome_evaluate(
     statistics, verdict, explanation = outcome_statistics(
         counts, place=place, days=round(days, 2), start=start
     )
-    return FindingOutcome.objects.create(
-        finding=finding,
-        period_start=start,
-        period_end=end,
-        before_start=before_start,
-        target_before=counts.target_before,
-        target_after=counts.target_after,
-        buffer_before=counts.buffer_before,
-        buffer_after=counts.buffer_after,
-        control_before=counts.control_before,
-        control_after=counts.control_after,
-        statistics=statistics,
-        verdict=verdict,
-        explanation=explanation,
-        evaluated_at=timezone.now(),
-        evaluated_by=actor,
-    )
+    values = {
+        "finding": finding,
+        "period_start": start,
+        "period_end": end,
+        "before_start": before_start,
+        "target_before": counts.target_before,
+        "target_after": counts.target_after,
+        "buffer_before": counts.buffer_before,
+        "buffer_after": counts.buffer_after,
+        "control_before": counts.control_before,
+        "control_after": counts.control_after,
+        "statistics": statistics,
+        "verdict": verdict,
+        "explanation": explanation,
+        "evaluated_at": timezone.now(),
+        "evaluated_by": actor,
+    }
+    if actor is not None:
+        return FindingOutcome.objects.create(**values)
+    try:
+        with transaction.atomic():
+            return FindingOutcome.objects.create(**values)
+    except IntegrityError:
+        # Another scheduled pass recorded this period first: theirs stands.
+        return FindingOutcome.objects.get(
+            finding=finding, period_start=start, evaluated_by__isnull=True
+        )
 
 
 def _check_aware(value: Any, field: str) -> dt.datetime:

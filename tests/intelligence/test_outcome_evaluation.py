@@ -7,6 +7,7 @@ import datetime as dt
 
 import h3
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from beacon_core.errors import DomainError, NotFoundError
@@ -151,6 +152,19 @@ def test_the_scheduled_pass_evaluates_due_findings_once(scene) -> None:  # type:
     assert outcome.finding == finding and outcome.evaluated_by is None
     assert outcome.period_start == start
     assert services.outcomes_evaluate_due() == []
+    # A second worker that evaluates the same period (it read "not done" before the first
+    # committed) gets the recorded row back instead of a duplicate; people may re-evaluate.
+    again = services.outcome_evaluate(finding_id=finding.pk, actor=None, period_start=start)
+    assert again.pk == outcome.pk
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FindingOutcome.objects.create(
+            **{
+                f.name: getattr(outcome, f.name)
+                for f in FindingOutcome._meta.concrete_fields
+                if f.name != "id"
+            }
+        )
+    assert FindingOutcome.objects.filter(finding=finding).count() == 1
 
 
 def test_an_area_finding_counts_its_cells_and_a_ring_buffer(scene, agency) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,7 @@ def test_shift_labels_become_shifts_of_their_agency() -> None:
     boss = UserFactory(roles=["supervisor"], agency=agency)
     try:
         old = _migrate(BEFORE)
-        Assignment = old.get_model("tasking", "Assignment")
+        old_assignments = old.get_model("tasking", "Assignment").objects
         common = {
             "manual": True,
             "kind": "premise_check",
@@ -38,15 +38,16 @@ def test_shift_labels_become_shifts_of_their_agency() -> None:
             "created_at": timezone.now(),
         }
         ids = [
-            Assignment.objects.create(agency_id=a.pk, assignee_shift=label, **common).pk
+            old_assignments.create(agency_id=a.pk, assignee_shift=label, **common).pk
             for a, label in ((agency, "Nights"), (agency, "Nights"), (other, "Nights"))
         ]
         new = _migrate(AFTER)
-        Assignment, Shift = new.get_model("tasking", "Assignment"), new.get_model("tasking", "Shift")
-        rows = {a.pk: a for a in Assignment.objects.filter(pk__in=ids)}
+        assignments = new.get_model("tasking", "Assignment").objects
+        shifts = new.get_model("tasking", "Shift").objects
+        rows = {a.pk: a for a in assignments.filter(pk__in=ids)}
         assert rows[ids[0]].assignee_shift_id == rows[ids[1]].assignee_shift_id
         assert rows[ids[0]].assignee_shift_id != rows[ids[2]].assignee_shift_id
-        assert sorted(Shift.objects.values_list("agency_id", "name")) == sorted(
+        assert sorted(shifts.values_list("agency_id", "name")) == sorted(
             [(agency.pk, "Nights"), (other.pk, "Nights")]
         )
     finally:
