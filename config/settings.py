@@ -111,6 +111,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "governance.middleware.LoginRequiredMiddleware",
+    "governance.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -191,6 +192,11 @@ BEACON_TIME_ZONE = env.str("BEACON_TIME_ZONE", default="America/Chicago")
 # After a person accepts or dismisses a finding, analyses do not propose the same subject again
 # for this many days: a decided question is not put back in the review queue every night.
 BEACON_FINDING_QUIET_DAYS = env.int("BEACON_FINDING_QUIET_DAYS", default=90)
+# The audit trail records REMOTE_ADDR as the client address. Set this only when a proxy of ours
+# sits in front and appends the client address to X-Forwarded-For (its last entry is then used).
+BEACON_TRUST_X_FORWARDED_FOR = env.bool("BEACON_TRUST_X_FORWARDED_FOR", default=False)
+# The auditor's CSV export streams at most this many events; narrow the filters for more.
+BEACON_AUDIT_EXPORT_MAX_ROWS = env.int("BEACON_AUDIT_EXPORT_MAX_ROWS", default=200_000)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

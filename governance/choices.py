@@ -49,3 +49,21 @@ class AgencyKind(models.TextChoices):
     EMS = "ems", "EMS"
     SECURITY = "security", "Campus / hospital / event security"
     OTHER = "other", "Other"
+
+
+class AuditAction(models.TextChoices):
+    """What an audit event records (CJIS 5.4.1.1, DPA 2018 s.62 / LED Art. 25 event classes)."""
+
+    LOGIN = "login", "Sign-in"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOGOUT = "logout", "Sign-out"
+    VIEW = "view", "View (consultation)"
+    CREATE = "create", "Create"
+    CHANGE = "change", "Change"
+    DELETE = "delete", "Delete"
+    EXPORT = "export", "Export"
+    DISSEMINATE = "disseminate", "Dissemination"
+    PERMISSION_CHANGE = "permission_change", "Permission change"
+    FINDING_DECISION = "finding_decision", "Finding decision"
+    ASSIGNMENT_ISSUE = "assignment_issue", "Assignment issued"
+    RETENTION_PURGE = "retention_purge", "Retention purge"

@@ -21,3 +21,20 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         if request.path.startswith(EXEMPT_PREFIXES):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class AuditRequestMiddleware:
+    """Lets ``governance.audit.record`` find the client address of the request being served.
+
+    Services are called with domain arguments, not requests; without this, an event recorded
+    deep in a service (a finding decision) would lose the IP and user agent CJIS asks for.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        from governance.audit import bound_request
+
+        with bound_request(request):
+            return self.get_response(request)

@@ -1,11 +1,13 @@
-"""Agencies and who belongs to which: the organisational facts access decisions rest on."""
+"""Agencies and who belongs to which (the facts access decisions rest on), and the audit trail."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from governance.choices import AgencyKind
+from governance.choices import AgencyKind, AuditAction
 
 
 class Agency(models.Model):
@@ -58,3 +60,98 @@ class AgencyShare(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer} may view {self.owner}'s {self.category}"
+
+
+class AuditTrailImmutableError(Exception):
+    """Raised on any attempt to change or delete an audit event through the ORM."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Queries of the audit trail; bulk writes other than the account-deletion one are refused."""
+
+    def update(self, **kwargs: Any) -> int:
+        # Deleting a user account makes Django's collector run ``update(actor=None)``
+        # (on_delete=SET_NULL); the username copy keeps who it was, and the hash does not
+        # cover the foreign key, so that one update is allowed. Nothing else is.
+        if kwargs != {"actor": None}:
+            raise AuditTrailImmutableError("Audit events are never changed.")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditTrailImmutableError("Audit events are never deleted.")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
+        # Each event's hash depends on the one before it: only governance.audit.record appends.
+        raise AuditTrailImmutableError("Append audit events with governance.audit.record().")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise AuditTrailImmutableError("Audit events are never changed.")
+
+
+class AuditEvent(models.Model):
+    """One append-only, hash-chained entry of the audit trail; written only by governance.audit."""
+
+    # Position in the chain, 1, 2, 3... with no holes: ids may skip (a rolled-back transaction
+    # consumes a PostgreSQL sequence value), so only ``seq`` lets verify_audit tell a deleted row
+    # from an aborted write. Unique, so two writers can never both append position n.
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField()
+    # SET_NULL, not DO_NOTHING without a constraint: the actor stays a real, joinable foreign key
+    # while the account exists, and deleting an account still works. The database triggers
+    # (migration 0003) allow exactly that one UPDATE (actor_id to NULL, nothing else changed);
+    # the hash covers ``actor_username``, not the key, so the chain still verifies afterwards.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Copied so the trail still names the person after the account is deleted (the FK is then
+    # cleared). For a failed sign-in it is the username that was tried.
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=64, blank=True, help_text="app_label.model")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    justification = models.TextField(blank=True)
+    # Text, not an inet column: the hash covers the exact string, and PostgreSQL would
+    # re-format some IPv6 addresses on the way back.
+    ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=256, blank=True)
+    # PROTECT: agencies are deactivated, not deleted, and the trail must outlive them.
+    agency = models.ForeignKey(
+        "governance.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        indexes = [
+            models.Index(fields=["at"], name="auditevent_at"),
+            models.Index(fields=["actor", "at"], name="auditevent_actor_at"),
+            # The auditor's "user" filter matches the copied name (it also finds failed sign-ins
+            # and deleted accounts, which have no actor row).
+            models.Index(fields=["actor_username", "at"], name="auditevent_username_at"),
+            models.Index(fields=["object_type", "object_id"], name="auditevent_object"),
+            models.Index(fields=["action", "at"], name="auditevent_action_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditTrailImmutableError("Audit events are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditTrailImmutableError("Audit events are never deleted.")
