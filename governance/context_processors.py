@@ -30,4 +30,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         # The shift briefing is for everyone who may view assignments (field staff see their own;
         # they reach it from the phone page, whose top bar has no room for another link).
         "may_view_briefing": bool(user is not None and can(user, Action.VIEW, Category.ASSIGNMENT)),
+        "may_view_audit": can(user, Action.VIEW, Category.AUDIT),
     }
