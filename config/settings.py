@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "governance.session_security.IdleTimeoutMiddleware",
     "governance.middleware.LoginRequiredMiddleware",
     "governance.middleware.AuditRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -178,6 +179,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# A session unused this long ends (CJIS 5.5.5 asks for at most 30 minutes).
+BEACON_IDLE_TIMEOUT_MINUTES = env.int("BEACON_IDLE_TIMEOUT_MINUTES", default=30)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

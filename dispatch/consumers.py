@@ -24,6 +24,7 @@ from dispatch.realtime import (
 )
 from governance.access import can, visible_agency_ids
 from governance.choices import Action, Category
+from governance.session_security import session_is_live
 
 MAX_INBOUND_BYTES = 4_096
 
@@ -135,7 +136,17 @@ class DispatchConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
+        if not await self._session_live():
+            # Signed out elsewhere, or idle past the timeout: the page must sign in again.
+            await self.close(code=4401)
+            return
         await self.send(text_data=json.dumps({"type": "pong"}))
+
+    async def _session_live(self) -> bool:
+        session = self.scope.get("session")
+        if session is None:
+            return True  # a test scope without sessions; browsers always come with one
+        return await database_sync_to_async(session_is_live)(session.session_key)
 
     async def beacon_event(self, message: dict[str, Any]) -> None:
         event = message.get("event", {})

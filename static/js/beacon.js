@@ -7,9 +7,18 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
+  // When a person last pressed a key, clicked or touched this page. Requests made long after
+  // that (timers, pushes) are marked background so they do not keep an idle session alive
+  // (governance/session_security.py).
+  let lastTouch = Date.now();
+  const TOUCH_WINDOW_MS = 5000;
+  ["keydown", "pointerdown", "wheel", "touchstart"].forEach((name) =>
+    document.addEventListener(name, () => { lastTouch = Date.now(); }, { capture: true, passive: true }));
+
   /** JSON request; resolves {ok, status, data}. Never throws for HTTP errors. */
   async function api(method, url, body) {
     const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (Date.now() - lastTouch > TOUCH_WINDOW_MS) opts.headers["X-Beacon-Background"] = "1";
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
@@ -67,7 +76,15 @@
       ws.onclose = (e) => {
         clearInterval(this.pingTimer);
         if (this.closedByUs) return;
-        if (e.code === 4401 || e.code === 4403) { this.onState("denied"); return; }
+        if (e.code === 4401) {
+          // Signed out (idle timeout, or elsewhere): reload so the server shows the sign-in page.
+          // At most once a minute, so a socket refused for another reason cannot loop the page.
+          this.onState("denied");
+          const last = Number(sessionStorage.getItem("beacon.reloadedFor4401") || 0);
+          if (Date.now() - last > 60000) { sessionStorage.setItem("beacon.reloadedFor4401", String(Date.now())); location.reload(); }
+          return;
+        }
+        if (e.code === 4403) { this.onState("denied"); return; }
         this.onState("reconnecting");
         setTimeout(() => this.connect(), this.delay);
         this.delay = Math.min(this.delay * 2, 5000);
