@@ -88,7 +88,7 @@ def night_member(agency: Agency) -> Any:
 
 @pytest.fixture
 def shift(agency: Agency, night_member: Any, other_unit: Unit) -> Shift:
-    """"Nights": one member by name, and unit B22 (whose crew also gets its work)."""
+    """The "Nights" shift: one member by name, and unit B22 (whose crew also gets its work)."""
     nights = Shift.objects.create(
         agency=agency, name="Nights", starts_at=dt.time(19), ends_at=dt.time(7)
     )
