@@ -1,8 +1,13 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from governance.api import views
+
+router = SimpleRouter()
+router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="api-me"),
     path("auth/token/", views.DeviceTokenApi.as_view(), name="api-device-token"),
+    *router.urls,
 ]
