@@ -1,10 +1,14 @@
+from typing import Any
+
 from django.contrib.admin import StackedInline
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.http import HttpRequest
 
-from beacon_core.admin_site import CategoryAdmin, admin_site
-from governance.choices import Category
-from governance.models import Agency, AgencyShare, Membership
+from beacon_core.admin_site import CategoryAdmin, ReadOnlyCategoryAdmin, admin_site
+from governance import audit
+from governance.choices import AuditAction, Category
+from governance.models import Agency, AgencyShare, AuditEvent, Membership
 
 
 class MembershipInline(StackedInline):
@@ -47,3 +51,42 @@ class AgencyShareAdmin(CategoryAdmin):
 
 admin_site.register(Agency, AgencyAdmin)
 admin_site.register(AgencyShare, AgencyShareAdmin)
+
+
+class AuditEventAdmin(ReadOnlyCategoryAdmin):
+    """The audit trail, read-only; the admin site is for admins, so in practice superusers see it
+    here and auditors use /governance/audit/. Reads here are recorded like the page's."""
+
+    access_category = Category.AUDIT
+    list_display = ["seq", "at", "actor_username", "action", "object_type", "object_id", "ip"]
+    list_filter = ["action"]
+    search_fields = ["actor_username", "object_type", "object_id"]
+    show_full_result_count = False  # no second COUNT(*) over the whole trail per page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # not even for superusers: the trail is append-only
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        if self.has_view_permission(request):
+            self._record_read(request, {"admin": "changelist", "query": request.GET.dict()})
+        return super().changelist_view(request, extra_context)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        if self.has_view_permission(request):
+            self._record_read(request, {"admin": "detail", "event": object_id[:32]})
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @staticmethod
+    def _record_read(request: HttpRequest, details: dict[str, Any]) -> None:
+        audit.record(
+            action=AuditAction.VIEW,
+            actor=request.user,
+            object_type="governance.auditevent",
+            object_label="Audit trail",
+            details={"outcome": "allowed", **details},
+        )
+
+
+admin_site.register(AuditEvent, AuditEventAdmin)
