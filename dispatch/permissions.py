@@ -8,13 +8,24 @@ learns that it exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 
 from beacon_core.errors import NotFoundError
-from dispatch.models import Call, FieldObservation, Location, Person, PremiseNote, Unit, Vehicle
+from dispatch.choices import CallEventKind
+from dispatch.models import (
+    Call,
+    CallEvent,
+    FieldObservation,
+    Location,
+    Person,
+    PremiseNote,
+    Unit,
+    Vehicle,
+)
 from governance.access import can, max_sensitivity, may_write_agency, visible_agency_ids
 from governance.choices import Action, Category
 
@@ -155,3 +166,56 @@ def access_location(user: Any, location_id: Any, *, for_write: bool = False) -> 
 def can_see_caller_identity(user: Any) -> bool:
     """Caller name and phone are their own category; others see them redacted."""
     return can(user, Action.VIEW, Category.CALLER_IDENTITY)
+
+
+CALLER_FIELDS = ("caller_name", "caller_phone")
+
+
+def redact_call_events(user: Any, events: Iterable[CallEvent]) -> None:
+    """Blank, in place, what a call's timeline says about records the user may not see.
+
+    The timeline is part of the call, but its entries quote other categories: an involvement
+    names the person or vehicle linked (which may be above the user's sensitivity level, or in a
+    category their role lacks), and attached information and edits carry caller identity. Those
+    entries stay, without the name or the record's id, so the record's existence is not told.
+    """
+    events = list(events)
+    linked = [e for e in events if e.kind == CallEventKind.INVOLVEMENT and e.data]
+    person_ids = {e.data.get("person_id") for e in linked} - {None}
+    vehicle_ids = {e.data.get("vehicle_id") for e in linked} - {None}
+    seen_persons = (
+        set(persons_visible_to(user).filter(pk__in=person_ids).values_list("pk", flat=True))
+        if person_ids
+        else set()
+    )
+    seen_vehicles = (
+        set(vehicles_visible_to(user).filter(pk__in=vehicle_ids).values_list("pk", flat=True))
+        if vehicle_ids
+        else set()
+    )
+    for event in linked:
+        person_id, vehicle_id = event.data.get("person_id"), event.data.get("vehicle_id")
+        if (person_id is not None and person_id not in seen_persons) or (
+            vehicle_id is not None and vehicle_id not in seen_vehicles
+        ):
+            kind = "person" if person_id is not None else "vehicle"
+            event.data = {**event.data, "person_id": None, "vehicle_id": None}
+            event.text = f"{event.data.get('role', 'involved')}: a {kind} not shown to you"
+    if can_see_caller_identity(user):
+        return
+    for event in events:
+        data = dict(event.data or {})
+        if not any(field in data for field in CALLER_FIELDS) and not isinstance(
+            data.get("changes"), dict
+        ):
+            continue
+        for field in CALLER_FIELDS:
+            if field in data:
+                data[field] = None
+        changes = data.get("changes")
+        if isinstance(changes, dict):
+            data["changes"] = {
+                name: ({"old": None, "new": None} if name in CALLER_FIELDS else change)
+                for name, change in changes.items()
+            }
+        event.data = data

@@ -13,6 +13,7 @@ from dispatch.models import Call, CallAssignment, CallEvent, Location, Unit
 from dispatch.permissions import (
     calls_visible_to,
     premise_notes_visible_to,
+    redact_call_events,
     units_visible_to,
 )
 
@@ -41,8 +42,12 @@ def call_queue(*, user: Any) -> QuerySet[Call]:
 
 
 def call_detail(*, user: Any, call_id: int) -> Call:
-    """One call with its timeline and units, for the detail view (access already checked by caller)."""
-    return (
+    """One call with its timeline and units, for the detail view (access already checked by caller).
+
+    The timeline comes redacted for the user (``redact_call_events``): every interface that shows
+    it (API, console, field phone, call page) reads it from here.
+    """
+    call = (
         calls_visible_to(user)
         .select_related("call_type", "location", "disposition", "created_by")
         .prefetch_related(
@@ -53,6 +58,8 @@ def call_detail(*, user: Any, call_id: int) -> Call:
         )
         .get(pk=call_id)
     )
+    redact_call_events(user, call.events.all())
+    return call
 
 
 def unit_board(*, user: Any) -> QuerySet[Unit]:

@@ -63,6 +63,7 @@ from dispatch.permissions import (
     observations_visible_to,
     persons_visible_to,
     premise_notes_visible_to,
+    redact_call_events,
     vehicles_visible_to,
 )
 from governance.access import can, max_sensitivity, user_agency_id
@@ -300,6 +301,7 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         call = access_call(request.user, pk)
         events = call.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
+        redact_call_events(request.user, page)
         context = self.get_serializer_context()
         return self.get_paginated_response(
             s.CallEventSerializer(page, many=True, context=context).data
