@@ -78,6 +78,15 @@ PAGES: dict[str, Route] = {
         GET="login method method method method method method",
         POST="login login login login login login login",
     ),
+    # --- the audit trail: the auditor's (view and export); refusals are audited too
+    "audit-trail": route(
+        GET="login denied denied denied denied denied ok",
+        POST="login denied denied denied denied denied ok",
+    ),
+    "audit-export": route(
+        GET="login denied denied denied denied denied ok",
+        POST="login denied denied denied denied denied ok",
+    ),
     # --- dispatch pages: console needs call create + unit change; field staff go to /field/
     "console": route(
         GET="login ok redirect ok denied denied denied",

@@ -43,6 +43,32 @@ WINDOWS = [
 ]
 
 
+# Text of records above, and the roles that may see it; every other role's pages must not show it.
+_SUPERVISION = frozenset({"supervisor", "analyst"})
+SENTINELS: dict[str, frozenset[str]] = {
+    # caller identity is its own category (analysts and admins see calls without it)
+    "Jane Roe": frozenset({"dispatcher", "field", "supervisor"}),
+    "555 0142": frozenset({"dispatcher", "field", "supervisor"}),
+    # confidential records of the cast's own agency
+    "ZZ-SECRET-NOTE": _SUPERVISION,
+    "ZZ-SECRET-OBS": _SUPERVISION,
+    "Zzsecretperson": _SUPERVISION,
+    "SEC999": _SUPERVISION,
+    # another unit's assignment: not for the field user
+    "ZZ-OTHER-UNIT-ASSIGNMENT": _SUPERVISION,
+    # the neighbouring agency's records: nobody in the cast
+    "Zzneighbourcaller": frozenset(),
+    "ZZ-NEIGHBOUR-CALL": frozenset(),
+    "ZZ-NEIGHBOUR-NOTE": frozenset(),
+    "ZZ-NEIGHBOUR-OBS": frozenset(),
+    "Zzneighbourperson": frozenset(),
+    "NNN111": frozenset(),
+    "ZZ-NEIGHBOUR-FINDING": frozenset(),
+    "ZZ-NEIGHBOUR-ASSIGNMENT": frozenset(),
+    "ZNEIGH1": frozenset(),
+}
+
+
 @dataclass
 class World:
     users: dict[str, Any]
@@ -54,9 +80,12 @@ class World:
     admin_objects: dict[str, int] = field(default_factory=dict)
     # role -> session key of a signed-in session (made once; see the test module's ``world``)
     sessions: dict[str, str] = field(default_factory=dict)
+    sentinels: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def _finding(agency: Any, location: Location, key: str) -> Finding:
+def _finding(
+    agency: Any, location: Location, key: str, explanation: str = "Seven burglaries."
+) -> Finding:
     now = timezone.now()
     return Finding.objects.create(
         agency=agency,
@@ -68,7 +97,7 @@ def _finding(agency: Any, location: Location, key: str) -> Finding:
         window_start=now - dt.timedelta(days=90),
         window_end=now,
         statistics={"count": 7, "expected": 1.2, "p": 0.001},
-        explanation="Seven burglaries at this address in 90 days.",
+        explanation=explanation,
         status=FindingStatus.ACCEPTED,
     )
 
@@ -88,12 +117,12 @@ def _run(agency: Any) -> AnalysisRun:
     )
 
 
-def _assignment(actor: Any, finding: Finding, unit: Any) -> Any:
+def _assignment(actor: Any, finding: Finding, unit: Any, objective: str = "Be seen.") -> Any:
     draft = tasking_services.assignment_create(
         actor=actor,
         finding_id=finding.pk,
         kind="directed_patrol",
-        objective="Be seen on the block in the evening.",
+        objective=objective,
         area=CIRCLE,
         windows=WINDOWS,
         dosage={"minutes_per_visit": 15, "visits_per_window": 2},
@@ -125,37 +154,68 @@ def build_world() -> World:
         latitude=29.42,
         longitude=-98.49,
         caller_name="Jane Roe",
+        caller_phone="+1 210 555 0142",
         narrative="Bicycle taken from porch.",
     )
+    # Places are shared: the neighbour's call is at the same address.
     n_call = dispatch_services.call_create(
-        agency=neighbour, actor=n_disp, call_type=theft, address="9 Elm St", caller_name="N"
+        agency=neighbour,
+        actor=n_disp,
+        call_type=theft,
+        address="123 North Main Street",
+        latitude=29.42,
+        longitude=-98.49,
+        caller_name="Zzneighbourcaller",
+        narrative="ZZ-NEIGHBOUR-CALL",
+    )
+    location = call.location or location
+    # Caller identity also travels in the timeline: a second caller, and an edit of the name.
+    dispatch_services.call_attach(
+        call_id=call.pk, actor=users["dispatcher"], text="Second caller.", caller_name="Jane Roe"
+    )
+    dispatch_services.call_update(
+        call_id=call.pk, actor=users["dispatcher"], changes={"caller_phone": "+1 210 555 0142 x1"}
     )
     unit = UnitFactory(agency=agency, call_sign="A11")
     unit.users.add(users["field"])
     other_unit = UnitFactory(agency=agency, call_sign="B22")
-    n_unit = UnitFactory(agency=neighbour, call_sign="N1")
+    n_unit = UnitFactory(agency=neighbour, call_sign="ZNEIGH1")
     note = dispatch_services.premise_note_create(
         location=location, agency=agency, actor=users["dispatcher"], text="Dog in yard."
     )
+    dispatch_services.premise_note_create(
+        location=location,
+        agency=agency,
+        actor=users["supervisor"],
+        text="ZZ-SECRET-NOTE",
+        sensitivity=Sensitivity.CONFIDENTIAL,
+    )
+    dispatch_services.premise_note_create(
+        location=location, agency=neighbour, actor=n_disp, text="ZZ-NEIGHBOUR-NOTE"
+    )
 
-    def observation(ag: Any, actor: Any, sensitivity: int = Sensitivity.ROUTINE) -> Any:
+    def observation(
+        ag: Any, actor: Any, sensitivity: int = Sensitivity.ROUTINE, text: str = "Seen."
+    ) -> Any:
         return dispatch_services.observation_create(
             agency=ag,
             actor=actor,
             category="suspicious_vehicle",
-            narrative="Seen trying car doors.",
+            narrative=text,
             latitude=29.42,
             longitude=-98.49,
             sensitivity=sensitivity,
         )
 
     obs = observation(agency, users["field"])
-    n_obs = observation(neighbour, n_disp)
-    secret_obs = observation(agency, users["supervisor"], Sensitivity.CONFIDENTIAL)
+    n_obs = observation(neighbour, n_disp, text="ZZ-NEIGHBOUR-OBS")
+    secret_obs = observation(
+        agency, users["supervisor"], Sensitivity.CONFIDENTIAL, text="ZZ-SECRET-OBS"
+    )
     person = dispatch_services.person_create(agency=agency, last_name="Doe", first_name="John")
-    n_person = dispatch_services.person_create(agency=neighbour, last_name="Roe")
+    n_person = dispatch_services.person_create(agency=neighbour, last_name="Zzneighbourperson")
     secret_person = dispatch_services.person_create(
-        agency=agency, last_name="Secret", sensitivity=Sensitivity.CONFIDENTIAL
+        agency=agency, last_name="Zzsecretperson", sensitivity=Sensitivity.CONFIDENTIAL
     )
     vehicle, _ = dispatch_services.vehicle_get_or_create(agency=agency, plate="ABC123")
     n_vehicle, _ = dispatch_services.vehicle_get_or_create(agency=neighbour, plate="NNN111")
@@ -163,12 +223,29 @@ def build_world() -> World:
         agency=agency, plate="SEC999", sensitivity=Sensitivity.CONFIDENTIAL
     )
 
+    for linked in (
+        {"person": person},
+        {"person": secret_person},
+        {"vehicle": vehicle},
+        {"vehicle": secret_vehicle},
+    ):
+        dispatch_services.involvement_create(
+            actor=users["supervisor"], role="subject", call=call, **linked
+        )
+    for linked in ({"person": n_person}, {"vehicle": n_vehicle}):
+        dispatch_services.involvement_create(actor=n_disp, role="subject", call=n_call, **linked)
+    dispatch_services.involvement_create(
+        actor=users["supervisor"], role="subject", observation=obs, person=secret_person
+    )
+
     finding = _finding(agency, location, "own")
-    n_finding = _finding(neighbour, LocationFactory(), "neighbour")
+    n_finding = _finding(neighbour, LocationFactory(), "neighbour", "ZZ-NEIGHBOUR-FINDING")
     run, n_run = _run(agency), _run(neighbour)
     assignment = _assignment(users["supervisor"], finding, unit)
-    other_assignment = _assignment(users["supervisor"], finding, other_unit)
-    n_assignment = _assignment(n_super, n_finding, n_unit)
+    other_assignment = _assignment(
+        users["supervisor"], finding, other_unit, "ZZ-OTHER-UNIT-ASSIGNMENT"
+    )
+    n_assignment = _assignment(n_super, n_finding, n_unit, "ZZ-NEIGHBOUR-ASSIGNMENT")
     report = tasking_services.assignment_report(
         assignment_id=other_assignment.pk, actor=users["supervisor"], notes="Walked the block."
     )
@@ -258,4 +335,6 @@ def build_world() -> World:
         "django_celery_beat_intervalschedule": interval.pk,
     }
     world.admin_objects = objects
+    world.sentinels = SENTINELS
+
     return world

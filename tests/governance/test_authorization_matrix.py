@@ -173,3 +173,31 @@ def test_hidden_record_looks_missing(
         f"{method} {key} as {role}: the {variant} record answers HTTP {hidden.status_code}, "
         f"a missing one HTTP {missing.status_code} (or their bodies differ): an existence leak"
     )
+
+
+# --- what an allowed page shows: nothing of records the role may not see ---------------------
+
+
+def _content_cases() -> Iterator[Any]:
+    for key in sorted(MATRIX):
+        row = MATRIX[key].checks.get("GET")
+        if row is None:
+            continue
+        for role, expected in zip(ROLES, row.split(), strict=True):
+            if expected == "ok" and role != "anonymous":
+                yield pytest.param(key, role, id=f"{key}|{role}")
+
+
+@pytest.mark.parametrize(("key", "role"), list(_content_cases()))
+def test_allowed_answer_shows_nothing_hidden(world: World, key: str, role: str) -> None:
+    if key not in PATTERNS:
+        pytest.skip(f"{key} is not a URL pattern")
+    entry = MATRIX[key]
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    response = client_as(world, role).get(url)
+    if response.streaming:
+        body = b"".join(response.streaming_content).decode("utf-8", "replace")
+    else:
+        body = response.content.decode("utf-8", "replace")
+    shown = sorted(t for t, roles in world.sentinels.items() if role not in roles and t in body)
+    assert not shown, f"GET {url} as {role} shows what the role may not see: {shown}"
