@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.module_loading import module_has_submodule
 
-from governance.access import can, has_role
+from governance.access import can, has_role, max_sensitivity, visible_agency_ids
 from governance.choices import Action, Role
 
 
@@ -52,13 +52,63 @@ def register_beacon_admins() -> None:
     import_module("beacon_core.beat_admin")  # the central beat schedule (django-celery-beat)
 
 
+def _field_names(model: Any) -> set[str]:
+    return {f.name for f in model._meta.get_fields()}
+
+
+def scope_to_user(qs: Any, user: Any, category: str) -> Any:
+    """Rows of ``qs`` the user may see in ``category``: their visible agencies' rows (when the
+    model has an agency) up to their sensitivity level (when it has one); superusers see all."""
+    names = _field_names(qs.model)
+    if "agency" in names:
+        agencies = visible_agency_ids(user, category)
+        if agencies is not None:
+            qs = qs.filter(agency_id__in=agencies)
+    if "sensitivity" in names and not user.is_superuser:
+        qs = qs.filter(sensitivity__lte=max_sensitivity(user, category))
+    return qs
+
+
 class CategoryAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose permissions come from the access policy for ``access_category``."""
+    """A ModelAdmin whose permissions come from the access policy for ``access_category``.
+
+    Rows are those the policy lets the user see, like every other interface: another agency's
+    units or notes, or notes above the admin's sensitivity level, are not listed, cannot be
+    opened (the admin answers as for a missing object) and are not offered in form choices.
+    """
 
     access_category: str = ""
 
     def _can(self, request: HttpRequest, action: str) -> bool:
         return bool(self.access_category) and can(request.user, action, self.access_category)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request)
+        if not self.access_category:
+            return qs.none()
+        return scope_to_user(qs, request.user, self.access_category)
+
+    def _scope_choices(self, request: HttpRequest, db_field: Any, kwargs: dict[str, Any]) -> None:
+        related = db_field.related_model
+        if related is None or request.user.is_superuser:
+            return
+        base = kwargs.get("queryset")
+        if base is None:
+            base = related._default_manager.all()
+        if related._meta.label == "governance.Agency":
+            # New and edited rows belong to an agency the user works for.
+            agencies = visible_agency_ids(request.user, self.access_category)
+            kwargs["queryset"] = base.none() if not agencies else base.filter(pk__in=agencies)
+        elif "agency" in _field_names(related):
+            kwargs["queryset"] = scope_to_user(base, request.user, self.access_category)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        self._scope_choices(request, db_field, kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        self._scope_choices(request, db_field, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._can(request, Action.VIEW)
