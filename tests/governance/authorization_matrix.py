@@ -159,6 +159,11 @@ ASSIGN_ACTION_GET = "login denied method method method denied denied"
 API: dict[str, Route] = {
     "api-me": route(GET="login ok ok ok ok ok ok", POST=LOGIN_405),
     "api-device-token": route(GET=LOGIN_405, POST="login ok ok ok ok ok ok"),
+    # --- the audit trail (auditors; installation-wide by design, so no other-agency variant)
+    "audit-event-list": route(GET="login denied denied denied denied denied ok", POST=ANON_ALL_403),
+    "audit-event-detail": route(
+        obj="audit_event", GET="login denied denied denied denied denied ok", POST=ANON_ALL_403
+    ),
     # --- calls
     "call-list": route(GET=CALL_READ, POST="login invalid denied invalid denied denied denied"),
     "call-detail": route(
@@ -298,22 +303,26 @@ ADMIN_SITE: dict[str, Route] = {
 # unnamed ``<object_id>/`` redirect to change. Values: the admin role's answer for
 # changelist, add, history, delete, change (the redirect is always ``redirect``).
 # Deleting is for superusers only (a retention decision); read-only admins refuse add.
+# Rows are scoped like every interface (CategoryAdmin.get_queryset): a model with an agency shows
+# nothing to a role without its category, and the admin's history page then answers "does not
+# exist" (a redirect to the index) for every id, before its permission check.
 ADMIN_MODELS: dict[str, str] = {
     # label                                 changelist add    history delete change
     "auth_user": "ok ok ok denied ok",
     "auth_group": "ok ok ok denied ok",
     "governance_agency": "ok ok ok denied ok",
     "governance_agencyshare": "ok ok ok denied ok",
+    "governance_auditevent": "denied denied redirect denied denied",  # auditors use /governance/
     "dispatch_calltype": "ok ok ok denied ok",
     "dispatch_disposition": "ok ok ok denied ok",
     "dispatch_unit": "ok ok ok denied ok",
     "dispatch_location": "ok ok ok denied ok",
     "dispatch_premisenote": "ok ok ok denied ok",
     "dispatch_dispatchsettings": "ok denied ok denied ok",  # a single row: no second one
-    "intelligence_finding": "denied denied denied denied denied",  # admins have no findings
+    "intelligence_finding": "denied denied redirect denied denied",  # admins have no findings
     "intelligence_findingoutcome": "denied denied denied denied denied",
-    "intelligence_analysisrun": "denied denied denied denied denied",
-    "tasking_assignment": "denied denied denied denied denied",  # nor assignments
+    "intelligence_analysisrun": "denied denied redirect denied denied",
+    "tasking_assignment": "denied denied redirect denied denied",  # nor assignments
     "tasking_assignmentevent": "denied denied denied denied denied",
     "tasking_assignmentreport": "denied denied denied denied denied",
     "tasking_shift": "ok ok ok denied ok",  # rosters are staffing, like units
@@ -368,6 +377,11 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("assignment", "other_agency"): frozenset(),
     ("assignment", "other_unit"): frozenset({"supervisor", "analyst"}),
     ("shift", "other_agency"): frozenset(),
+    # the admin's object pages: another agency's rows, and notes above the admin's level
+    ("admin:dispatch_unit", "other_agency"): frozenset(),
+    ("admin:dispatch_premisenote", "other_agency"): frozenset(),
+    ("admin:dispatch_premisenote", "confidential"): frozenset(),
+    ("admin:tasking_shift", "other_agency"): frozenset(),
 }
 
 # ---------------------------------------------------------------------------------------------

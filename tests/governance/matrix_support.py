@@ -149,10 +149,14 @@ def request(client: Any, method: str, url: str, body: dict[str, Any] | None) -> 
 
 def shape(response: HttpResponse, ident: int) -> Any:
     """What a leak comparison looks at: status, and the body with the record's id blanked."""
-    text = response.content.decode("utf-8", "replace").replace(str(ident), "<id>")
-    text = text.replace(str(MISSING_ID), "<id>")
-    location = response.get("Location", "").replace(str(ident), "<id>")
-    location = location.replace(str(MISSING_ID), "<id>")
+
+    def blank(text: str) -> str:
+        for number in (ident, MISSING_ID):
+            text = re.sub(rf"(?<!\d){number}(?!\d)", "<id>", text)
+        return text
+
+    text = blank(response.content.decode("utf-8", "replace"))
+    location = blank(response.get("Location", ""))
     content_type = response.get("Content-Type", "")
     if "json" in content_type:
         try:

@@ -20,7 +20,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from dispatch import services as dispatch_services
 from dispatch.models import CallType, DispatchSettings, Location
 from dispatch.reference_data import load_defaults
-from governance.choices import Category, Sensitivity
+from governance import audit
+from governance.choices import AuditAction, Category, Sensitivity
 from governance.models import AgencyShare
 from governance.services import roles_ensure
 from intelligence.choices import FindingKind, FindingStatus
@@ -183,14 +184,14 @@ def build_world() -> World:
     note = dispatch_services.premise_note_create(
         location=location, agency=agency, actor=users["dispatcher"], text="Dog in yard."
     )
-    dispatch_services.premise_note_create(
+    secret_note = dispatch_services.premise_note_create(
         location=location,
         agency=agency,
         actor=users["supervisor"],
         text="ZZ-SECRET-NOTE",
         sensitivity=Sensitivity.CONFIDENTIAL,
     )
-    dispatch_services.premise_note_create(
+    n_note = dispatch_services.premise_note_create(
         location=location, agency=neighbour, actor=n_disp, text="ZZ-NEIGHBOUR-NOTE"
     )
 
@@ -285,6 +286,10 @@ def build_world() -> World:
         agency=neighbour, name="Nights", starts_at=dt.time(22), ends_at=dt.time(6)
     )
 
+    audit_event = audit.record(
+        action=AuditAction.VIEW, actor=users["dispatcher"], object_type="matrix", object_id=1
+    )
+
     world = World(
         users=users,
         own={
@@ -299,6 +304,7 @@ def build_world() -> World:
             "assignment": assignment.pk,
             "user": users["dispatcher"].pk,
             "shift": shift.pk,
+            "audit_event": audit_event.pk,
         },
         hidden={
             "call": {"other_agency": n_call.pk},
@@ -310,6 +316,12 @@ def build_world() -> World:
             "run": {"other_agency": n_run.pk},
             "assignment": {"other_agency": n_assignment.pk, "other_unit": other_assignment.pk},
             "shift": {"other_agency": n_shift.pk},
+            "admin:dispatch_unit": {"other_agency": n_unit.pk},
+            "admin:dispatch_premisenote": {
+                "other_agency": n_note.pk,
+                "confidential": secret_note.pk,
+            },
+            "admin:tasking_shift": {"other_agency": n_shift.pk},
         },
     )
     objects = {
@@ -330,6 +342,7 @@ def build_world() -> World:
         "tasking_assignmentevent": assignment.events.first().pk,
         "tasking_assignmentreport": report.pk,
         "tasking_shift": shift.pk,
+        "governance_auditevent": audit_event.pk,
         "django_celery_beat_periodictask": periodic.pk,
         "django_celery_beat_crontabschedule": crontab.pk,
         "django_celery_beat_intervalschedule": interval.pk,
