@@ -65,7 +65,8 @@ def url_patterns() -> list[Pattern]:
 
 # --- URLs --------------------------------------------------------------------------------
 
-OBJECT_KWARGS = ("pk", "call_id", "finding_id", "assignment_id", "object_id", "id")
+# The record in the URL: ``pk``, ``id``, ``object_id`` or any ``<kind>_id`` (the route's ``obj``).
+OBJECT_KWARGS = ("pk", "id", "object_id")
 
 
 def object_id(obj: str | None, world: World) -> int | None:
@@ -81,7 +82,7 @@ def build_url(pattern: Pattern, obj: str | None, ident: int | None) -> str:
     """The URL of ``pattern`` about record ``ident`` (None: the pattern takes no record)."""
     values: dict[str, Any] = {}
     for kwarg in pattern.kwargs:
-        if kwarg in OBJECT_KWARGS:
+        if kwarg in OBJECT_KWARGS or (kwarg.endswith("_id") and kwarg != "content_type_id"):
             assert ident is not None, f"{pattern.key}: the matrix entry needs obj=..."
             values[kwarg] = ident
         elif kwarg == "content_type_id":
