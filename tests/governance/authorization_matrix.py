@@ -402,11 +402,9 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
 # Existence leaks found and not yet fixed (the fix belongs to another area): (route, method, role,
 # variant) -> reason. Strict xfails: once fixed, the test fails until the entry is removed.
 LEAK_XFAIL: dict[tuple[str, str, str, str], str] = {
-    ("access-grant-revoke", "POST", "admin", "other_agency"): (
-        "governance.access_rules.user_grant_revoke finds the grant, then _agency_user raises "
-        "DomainError('No such user.') for another agency's user: a 400 page, where a missing "
-        "grant id is a 404"
-    ),
+    # Example: ("route-name", "POST", "admin", "other_agency"): "why, and where the fix belongs".
+    # (access-grant-revoke answered 400 for another agency's grant, 404 for a missing one; fixed
+    # in governance.access_rules.user_grant_revoke.)
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -59,8 +59,15 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
             outer.__exit__(None, None, None)
 
 
+# One client for the module: a new one loads the middleware again, and WhiteNoise's scans every
+# static file (20 ms a request, most of this module's time).
+_CLIENT = Client()
+
+
 def client_as(world: World, role: str) -> Client:
-    client = Client()
+    """The shared client, signed in as ``role`` (its cookies reset: nothing carries over)."""
+    client = _CLIENT
+    client.cookies.clear()
     if role != "anonymous":
         client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
     return client
