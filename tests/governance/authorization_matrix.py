@@ -399,6 +399,56 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("admin:tasking_shift", "other_agency"): frozenset(),
 }
 
+# Records named in a request body or query string (not in the URL) go through the same access
+# functions: one the role may not see must answer like MISSING_ID. Each entry: (route, method,
+# the kind of record named, the request with "{id}" where the id goes; "{own:<kind>}" is the
+# cast's own record). Roles in HIDDEN_VISIBLE_TO for that record are left out.
+REFERENCES: list[tuple[str, str, str, dict[str, object] | str]] = [
+    ("observation-list", "POST", "call", {"category": "other", "narrative": "x", "call": "{id}"}),
+    (
+        "involvement-list",
+        "POST",
+        "person",
+        {"role": "subject", "person": "{id}", "call": "{own:call}"},
+    ),
+    (
+        "involvement-list",
+        "POST",
+        "vehicle",
+        {"role": "subject", "vehicle": "{id}", "call": "{own:call}"},
+    ),
+    (
+        "involvement-list",
+        "POST",
+        "call",
+        {"role": "subject", "person": "{own:person}", "call": "{id}"},
+    ),
+    (
+        "involvement-list",
+        "POST",
+        "observation",
+        {"role": "subject", "person": "{own:person}", "observation": "{id}"},
+    ),
+    ("call-assign", "POST", "unit", {"unit": "{id}"}),
+    ("assignment-report", "POST", "observation", {"notes": "Walked.", "observation_ids": ["{id}"]}),
+    (
+        "assignment-list",
+        "POST",
+        "finding",
+        {
+            "finding": "{id}",
+            "kind": "directed_patrol",
+            "objective": "Be seen.",
+            "area": {"type": "circle", "latitude": 29.42, "longitude": -98.49, "radius_m": 200},
+            "windows": [],
+            "assignee_unit": "{own:unit}",
+        },
+    ),
+    ("tasking-new", "GET", "finding", "?finding={id}"),
+    ("involvement-list", "GET", "person", "?person={id}"),
+    ("involvement-list", "GET", "call", "?call={id}"),
+]
+
 # Existence leaks found and not yet fixed (the fix belongs to another area): (route, method, role,
 # variant) -> reason. Strict xfails: once fixed, the test fails until the entry is removed.
 LEAK_XFAIL: dict[tuple[str, str, str, str], str] = {

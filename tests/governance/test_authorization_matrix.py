@@ -22,6 +22,7 @@ from tests.governance.authorization_matrix import (
     LEAK_XFAIL,
     MATRIX,
     MISSING_ID,
+    REFERENCES,
     ROLES,
     WEBSOCKETS,
 )
@@ -186,6 +187,70 @@ def test_hidden_record_looks_missing(
     assert hidden.status_code < 500, f"{method} {key} as {role}: HTTP {hidden.status_code}"
     assert shape(hidden, hidden_id) == shape(missing, MISSING_ID), (
         f"{method} {key} as {role}: the {variant} record answers HTTP {hidden.status_code}, "
+        f"a missing one HTTP {missing.status_code} (or their bodies differ): an existence leak"
+    )
+
+
+# --- records named in a body or query string: hidden looks missing too ------------------------
+
+
+def _fill(template: Any, world: World, ident: int) -> Any:
+    if isinstance(template, dict):
+        return {k: _fill(v, world, ident) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, world, ident) for v in template]
+    if isinstance(template, str) and template == "{id}":
+        return ident
+    if isinstance(template, str) and template.startswith("{own:"):
+        return world.own[template[5:-1]]
+    if isinstance(template, str):
+        return template.replace("{id}", str(ident))
+    return template
+
+
+def _reference_cases() -> Iterator[Any]:
+    for key, method, kind, template in REFERENCES:
+        for (hidden_kind, variant), visible_to in sorted(HIDDEN_VISIBLE_TO.items()):
+            if hidden_kind != kind:
+                continue
+            for role in ROLES[1:]:
+                if role not in visible_to:
+                    yield pytest.param(
+                        key,
+                        method,
+                        kind,
+                        template,
+                        role,
+                        variant,
+                        id=f"{key}|{method}|{kind}|{role}|{variant}",
+                    )
+
+
+@pytest.mark.parametrize(
+    ("key", "method", "kind", "template", "role", "variant"), list(_reference_cases())
+)
+def test_hidden_reference_looks_missing(
+    world: World, key: str, method: str, kind: str, template: Any, role: str, variant: str
+) -> None:
+    if key not in PATTERNS:
+        pytest.skip(f"{key} is not a URL pattern")
+    entry = MATRIX[key]
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    hidden_id = world.hidden[kind][variant]
+
+    def send(ident: int) -> Any:
+        client = client_as(world, role)
+        if isinstance(template, str):
+            return client.get(url + _fill(template, world, ident))
+        return request(client, method, url, _fill(template, world, ident))
+
+    sid = transaction.savepoint()
+    hidden = send(hidden_id)
+    transaction.savepoint_rollback(sid)
+    missing = send(MISSING_ID)
+    assert hidden.status_code < 500, f"{method} {key} as {role}: HTTP {hidden.status_code}"
+    assert shape(hidden, hidden_id) == shape(missing, MISSING_ID), (
+        f"{method} {key} naming a {variant} {kind} as {role}: HTTP {hidden.status_code}, "
         f"a missing one HTTP {missing.status_code} (or their bodies differ): an existence leak"
     )
 
