@@ -22,7 +22,8 @@ from dispatch.realtime import (
     unit_group,
     user_group,
 )
-from governance.access import can, visible_agency_ids
+from governance.access import can, forget_cached_access, visible_agency_ids
+from governance.access_rules import ACCESS_GROUP
 from governance.choices import Action, Category
 from governance.session_security import session_is_live
 
@@ -53,28 +54,61 @@ class DispatchConsumer(AsyncWebsocketConsumer):
             return
         self.visible = visible
         self.agency_copies = agency_copies
+        self.groups_joined = await self._groups_for(user, visible, unit_ids, agency_copies)
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
+
+    async def _groups_for(
+        self,
+        user: Any,
+        visible: dict[str, set[int] | None],
+        unit_ids: list[int],
+        agency_copies: set[str],
+    ) -> list[str]:
+        """The groups this connection listens on, given what the user may receive."""
         every = any(agencies is None for agencies in visible.values())
         union = set().union(*(a for a in visible.values() if a is not None))
-        self.groups_joined = [agency_group(a) for a in sorted(union)]
+        groups = [agency_group(a) for a in sorted(union)]
         if every:
             from governance.models import Agency
 
             ids = await database_sync_to_async(
                 lambda: list(Agency.objects.values_list("id", flat=True))
             )()
-            self.groups_joined = [agency_group(a) for a in ids]
+            groups = [agency_group(a) for a in ids]
         if Category.ASSIGNMENT in agency_copies and Category.ASSIGNMENT in visible:
             boards = visible[Category.ASSIGNMENT]
             if boards is None:
-                boards = {int(g.rsplit(".", 1)[1]) for g in self.groups_joined}
-            self.groups_joined += [board_group(a) for a in sorted(boards)]
-        self.groups_joined += [unit_group(u) for u in unit_ids]
+                boards = {int(g.rsplit(".", 1)[1]) for g in groups}
+            groups += [board_group(a) for a in sorted(boards)]
+        groups += [unit_group(u) for u in unit_ids]
         if Category.ASSIGNMENT in visible:
-            self.groups_joined.append(user_group(user.pk))
-        for group in self.groups_joined:
+            groups.append(user_group(user.pk))
+        # Everyone hears that the access rules changed (the event carries no data).
+        groups.append(ACCESS_GROUP)
+        return groups
+
+    async def _reauthorise(self) -> None:
+        """The access rules changed: re-decide what this connection may receive, now.
+
+        Refused altogether, it closes with 4403; otherwise it moves to the groups the new rules
+        allow and tells the page, which re-reads what it shows through the API.
+        """
+        user = self.scope.get("user")
+        await database_sync_to_async(forget_cached_access)(user)
+        visible, unit_ids, agency_copies = await self._authorise(user)
+        if not visible:
+            await self.close(code=4403)
+            return
+        groups = await self._groups_for(user, visible, unit_ids, agency_copies)
+        for group in set(self.groups_joined) - set(groups):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in set(groups) - set(self.groups_joined):
             await self.channel_layer.group_add(group, self.channel_name)
-        await self.accept()
-        await self.send(text_data=json.dumps({"type": "hello", "groups": len(self.groups_joined)}))
+        self.groups_joined, self.visible, self.agency_copies = groups, visible, agency_copies
+        await self.send(text_data=json.dumps({"type": "access.changed"}))
 
     async def _refuse(self, code: int) -> None:
         """Accept, then close with ``code``.
@@ -150,6 +184,10 @@ class DispatchConsumer(AsyncWebsocketConsumer):
 
     async def beacon_event(self, message: dict[str, Any]) -> None:
         event = message.get("event", {})
+        if message.get("group") == ACCESS_GROUP:
+            if event.get("type") == "access.changed":
+                await self._reauthorise()
+            return
         agency_id = event.get("agency_id")
         category = event_category(event)
         if category not in self.visible:

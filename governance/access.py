@@ -1,8 +1,14 @@
 """The one place that decides who may do what. Every interface asks here; anything unknown is denied.
 
-``can`` answers role questions (action x data category x sensitivity);
-``visible_agency_ids`` answers which agencies' records a user may see in a
-category. Per-model ``access_*`` functions in each app combine the two.
+``can`` answers role questions (action x data category x sensitivity) from the grants admins
+keep in the database (``RoleGrant`` for the user's roles, plus their unexpired ``UserGrant``s);
+``visible_agency_ids`` answers which agencies' records a user may see in a category;
+``limit_need_to_know`` hides records limited to need-to-know groups the user is not in.
+Per-model ``access_*`` functions in each app combine them.
+
+A user's grants are read once per user object (one request, one task, one websocket
+connection) and cached on it; ``forget_cached_access`` drops the cache, which the websocket
+consumer does when the access rules change, so a change applies at once everywhere.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from governance.choices import Action, Sensitivity
-from governance.policy import DEFAULT_POLICY, MAX_SENSITIVITY
+from governance.choices import Action, Role, Sensitivity
 
 _ROLES_ATTR = "_beacon_roles"
 _AGENCY_ATTR = "_beacon_agency_id"
+_GRANTS_ATTR = "_beacon_grants"
+_GROUPS_ATTR = "_beacon_need_to_know"
 
 
 def _active(user: Any) -> bool:
@@ -34,14 +43,14 @@ def user_roles(user: Any) -> frozenset[str]:
     cached = getattr(user, _ROLES_ATTR, None)
     if cached is None:
         names = set(user.groups.values_list("name", flat=True))
-        cached = frozenset(name for name in names if name in DEFAULT_POLICY)
+        cached = frozenset(name for name in names if name in Role.values)
         setattr(user, _ROLES_ATTR, cached)
     return cached
 
 
 def forget_cached_access(user: Any) -> None:
     """Drop cached roles/agency so the next decision re-reads them (after a role change)."""
-    for attr in (_ROLES_ATTR, _AGENCY_ATTR):
+    for attr in (_ROLES_ATTR, _AGENCY_ATTR, _GRANTS_ATTR, _GROUPS_ATTR):
         if hasattr(user, attr):
             delattr(user, attr)
 
@@ -51,19 +60,42 @@ def has_role(user: Any, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
 
 
+def user_grants(user: Any) -> dict[tuple[str, str], int]:
+    """(category, action) -> the highest sensitivity the user may act on, from their roles'
+    grants and their own unexpired grants; cached on the user object."""
+    if not _active(user):
+        return {}
+    cached = getattr(user, _GRANTS_ATTR, None)
+    if cached is None:
+        from governance.models import RoleGrant, UserGrant
+
+        cached = {}
+        rows = list(
+            RoleGrant.objects.filter(role__in=user_roles(user)).values_list(
+                "category", "action", "max_sensitivity"
+            )
+        )
+        rows += (
+            UserGrant.objects.filter(user_id=user.pk)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+            .values_list("category", "action", "max_sensitivity")
+        )
+        for category, action, level in rows:
+            key = (category, action)
+            cached[key] = max(cached.get(key, 0), int(level))
+        setattr(user, _GRANTS_ATTR, cached)
+    return cached
+
+
 def can(user: Any, action: str, category: str, *, sensitivity: int = Sensitivity.ROUTINE) -> bool:
-    """True when one of the user's roles grants ``action`` on ``category`` at ``sensitivity``."""
+    """True when the user's grants allow ``action`` on ``category`` at ``sensitivity``."""
     if not _active(user):
         return False
     if action not in Action.values:
         return False
     if user.is_superuser:
         return True
-    for role in user_roles(user):
-        grants = DEFAULT_POLICY.get(role, {}).get(category, frozenset())
-        if action in grants and sensitivity <= MAX_SENSITIVITY.get(role, 0):
-            return True
-    return False
+    return user_grants(user).get((category, action), 0) >= sensitivity
 
 
 def require(
@@ -80,11 +112,7 @@ def max_sensitivity(user: Any, category: str, action: str = Action.VIEW) -> int:
         return 0
     if user.is_superuser:
         return int(Sensitivity.CONFIDENTIAL)
-    best = 0
-    for role in user_roles(user):
-        if action in DEFAULT_POLICY.get(role, {}).get(category, frozenset()):
-            best = max(best, MAX_SENSITIVITY.get(role, 0))
-    return best
+    return user_grants(user).get((category, action), 0)
 
 
 def user_agency_id(user: Any) -> int | None:
@@ -131,3 +159,34 @@ def may_write_agency(user: Any, agency_id: int | None) -> bool:
     if not user_roles(user):
         return False  # an account with no role writes nowhere, whatever its agency
     return agency_id is not None and agency_id == user_agency_id(user)
+
+
+def need_to_know_group_ids(user: Any) -> frozenset[int]:
+    """The need-to-know groups the user belongs to (cached on the user object)."""
+    if not _active(user):
+        return frozenset()
+    cached = getattr(user, _GROUPS_ATTR, None)
+    if cached is None:
+        from governance.models import NeedToKnowGroup
+
+        cached = frozenset(
+            NeedToKnowGroup.objects.filter(members=user.pk).values_list("pk", flat=True)
+        )
+        setattr(user, _GROUPS_ATTR, cached)
+    return cached
+
+
+def limit_need_to_know(qs: QuerySet[Any], user: Any, field: str = "need_to_know") -> QuerySet[Any]:
+    """``qs`` without the records limited (through the many-to-many ``field``) to need-to-know
+    groups of which the user is in none. Unlimited records are untouched; superusers see all.
+
+    Written as an exclusion by id rather than a join, so a record in several groups is not
+    repeated and the queryset stays usable with ``select_for_update`` and aggregates.
+    """
+    if _active(user) and user.is_superuser:
+        return qs
+    model = qs.model
+    limited = model.objects.filter(**{f"{field}__isnull": False})
+    mine = model.objects.filter(**{f"{field}__in": sorted(need_to_know_group_ids(user))})
+    hidden = limited.exclude(pk__in=mine.values("pk")).values("pk")
+    return qs.exclude(pk__in=hidden)

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class GovernanceConfig(AppConfig):
-    """Roles, agencies, access decisions, the audit trail and (later) retention."""
+    """Roles, agencies, access rules and decisions, the audit trail and (later) retention."""
 
     name = "governance"
     default_auto_field = "django.db.models.BigAutoField"
@@ -21,3 +21,23 @@ class GovernanceConfig(AppConfig):
         signals.user_logged_out.connect(
             audit.on_user_logged_out, dispatch_uid="beacon_audit_logout"
         )
+
+        # A database flushed after migrating (tests, a restored empty backup) has no grants and
+        # would deny everything; put the defaults back, once, as migration 0004 did.
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_seed_access_rules, sender=self, dispatch_uid="beacon_seed_grants")
+
+
+def _seed_access_rules(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    from django.db import connections
+    from django.utils import timezone
+
+    from governance.models import AccessPolicyState, RoleGrant
+    from governance.policy import seed_default_grants
+
+    if "governance_rolegrant" not in connections[using].introspection.table_names():
+        return  # migrating backwards past 0004
+    seed_default_grants(
+        RoleGrant.objects.db_manager(using).model, AccessPolicyState, timezone.now()
+    )

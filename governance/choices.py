@@ -28,6 +28,7 @@ class Category(models.TextChoices):
     ASSIGNMENT = "assignment", "Assignment"
     AUDIT = "audit", "Audit trail"
     USER = "user", "User account"
+    ACCESS_POLICY = "access_policy", "Access rules"
 
 
 class Action(models.TextChoices):

@@ -31,4 +31,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         # they reach it from the phone page, whose top bar has no room for another link).
         "may_view_briefing": bool(user is not None and can(user, Action.VIEW, Category.ASSIGNMENT)),
         "may_view_audit": can(user, Action.VIEW, Category.AUDIT),
+        "may_view_access_rules": can(user, Action.VIEW, Category.ACCESS_POLICY),
     }

@@ -1,4 +1,5 @@
-"""Agencies and who belongs to which (the facts access decisions rest on), and the audit trail."""
+"""Agencies and who belongs to which, the access rules admins keep (role and user grants,
+need-to-know groups), and the audit trail."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from governance.choices import AgencyKind, AuditAction
+from governance.choices import Action, AgencyKind, AuditAction, Category, Role, Sensitivity
 
 
 class Agency(models.Model):
@@ -155,3 +156,99 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditTrailImmutableError("Audit events are never deleted.")
+
+
+# --- access rules ------------------------------------------------------------------------------
+
+
+class RoleGrant(models.Model):
+    """A role may do ``action`` to ``category`` records up to ``max_sensitivity``.
+
+    No row, no right: ``governance.access`` denies anything not granted here. The defaults in
+    ``governance.policy`` seed the table once (migration 0004); admins change it on the access
+    rules page (``/governance/access/``), each change audited.
+    """
+
+    role = models.CharField(max_length=32, choices=Role.choices)
+    category = models.CharField(max_length=32, choices=Category.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    max_sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["role", "category", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["role", "category", "action"], name="rolegrant_unique"),
+            models.CheckConstraint(
+                condition=models.Q(max_sensitivity__gte=1, max_sensitivity__lte=3),
+                name="rolegrant_sensitivity_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} may {self.action} {self.category} (<= {self.max_sensitivity})"
+
+
+class UserGrant(models.Model):
+    """One person's extra right beyond their roles, usually for a while (``expires_at``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_grants"
+    )
+    category = models.CharField(max_length=32, choices=Category.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    max_sensitivity = models.PositiveSmallIntegerField(choices=Sensitivity.choices)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: until revoked.")
+    reason = models.TextField()
+    granted_at = models.DateTimeField()
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["user_id", "category", "action"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "category", "action"], name="usergrant_unique"),
+            models.CheckConstraint(
+                condition=models.Q(max_sensitivity__gte=1, max_sensitivity__lte=3),
+                name="usergrant_sensitivity_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} may {self.action} {self.category} (<= {self.max_sensitivity})"
+
+
+class AccessPolicyState(models.Model):
+    """One row: when the default grants were written. Its absence (a new or flushed database)
+    is what makes ``post_migrate`` seed them; an admin who revokes everything leaves it in place,
+    so an empty grant table then really means "nobody may do anything"."""
+
+    seeded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"access rules seeded {self.seeded_at:%Y-%m-%d}"
+
+
+class NeedToKnowGroup(models.Model):
+    """A named group of people; a person record or finding limited to groups is seen only by
+    their members (on top of every other rule)."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="need_to_know_groups")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, default="")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="need_to_know_groups"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "name"], name="needtoknow_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

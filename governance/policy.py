@@ -1,11 +1,14 @@
-"""The default access policy: which role may do what to which data category.
+"""The default access policy: which role may do what to which data category, and how far up
+the sensitivity levels.
 
-This is data, not logic; :mod:`governance.access` is the only reader. Anything
-absent is denied. The governance issue moves these grants into admin-managed
-tables; this table stays as the seed for them.
+This is data, not logic. It seeds the admin-managed ``RoleGrant`` table once (migration 0004,
+and ``post_migrate`` on a new or flushed database, see ``seed_default_grants``); from then on the
+table is the policy and :mod:`governance.access` reads only the table. Anything absent is denied.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from governance.choices import Action, Category, Role, Sensitivity
 
@@ -69,6 +72,8 @@ DEFAULT_POLICY: dict[str, dict[str, frozenset[str]]] = {
         Category.ASSIGNMENT: frozenset({V}),
     },
     Role.ADMIN: {
+        # Admins keep the access rules themselves (the access rules page).
+        Category.ACCESS_POLICY: ALL,
         Category.CALL: frozenset({V}),
         Category.LOCATION: frozenset({V, C, U}),
         Category.PREMISE_NOTE: frozenset({V, C, U}),
@@ -91,3 +96,31 @@ MAX_SENSITIVITY: dict[str, int] = {
     Role.ADMIN: Sensitivity.RESTRICTED,
     Role.AUDITOR: Sensitivity.ROUTINE,
 }
+
+
+def default_grant_rows() -> list[tuple[str, str, str, int]]:
+    """(role, category, action, max sensitivity) for every default grant."""
+    return [
+        (role, category, action, int(MAX_SENSITIVITY[role]))
+        for role, categories in DEFAULT_POLICY.items()
+        for category, actions in categories.items()
+        for action in sorted(actions)
+    ]
+
+
+def seed_default_grants(role_grant_model: Any, state_model: Any, now: Any) -> bool:
+    """Write the default grants unless they were written before; True when it wrote them.
+
+    Takes the models as arguments so migrations can pass their historical ones.
+    """
+    if state_model.objects.exists():
+        return False
+    role_grant_model.objects.bulk_create(
+        [
+            role_grant_model(role=r, category=c, action=a, max_sensitivity=level)
+            for r, c, a, level in default_grant_rows()
+        ],
+        ignore_conflicts=True,
+    )
+    state_model.objects.create(seeded_at=now)
+    return True

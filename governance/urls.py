@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from governance import views
+from governance import access_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +9,12 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("governance/audit/", views.audit_page, name="audit-trail"),
     path("governance/audit/export.csv", views.audit_export, name="audit-export"),
+    path("governance/access/", access_views.access_page, name="access-rules"),
+    path("governance/access/roles/", access_views.role_grants_save, name="access-roles-save"),
+    path("governance/access/grants/", access_views.user_grant_add, name="access-grant-add"),
+    path(
+        "governance/access/grants/<int:grant_id>/revoke/",
+        access_views.user_grant_revoke,
+        name="access-grant-revoke",
+    ),
 ]

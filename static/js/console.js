@@ -333,6 +333,11 @@
     onState: setConn,
     onResync: () => { resync(); refreshDetailSoon(); },
     onEvent: (ev) => {
+      if (ev.type === "access.changed") {
+        // The access rules changed: re-read everything shown, so what this user may no longer
+        // see (persons, notes, findings) disappears without signing out.
+        resyncSoon(); refreshDetailSoon(); refreshContext(); return;
+      }
       resyncSoon();
       if (state.selectedId && ev.call_id === state.selectedId) refreshDetailSoon();
     },

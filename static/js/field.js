@@ -114,7 +114,12 @@
   const socket = new LiveSocket(config.urls.ws, {
     onState: setConn,
     onResync: () => { refresh(); announce("beacon:resync"); },
-    onEvent: (event) => { if (!String(event.type).startsWith("assignment.")) refreshSoon(); announce("beacon:event", event); },
+    onEvent: (event) => {
+      // access.changed: the rules changed; re-read the page's data like after a reconnect.
+      if (event.type === "access.changed") { refreshSoon(); announce("beacon:resync"); return; }
+      if (!String(event.type).startsWith("assignment.")) refreshSoon();
+      announce("beacon:event", event);
+    },
   });
   window.beaconField = { socket, refresh, state };
   socket.connect();

@@ -188,6 +188,7 @@
   }
   const socket = new LiveSocket(cfg.urls.ws, {
     onEvent: async (ev) => {
+      if (ev.type === "access.changed") { refreshSoon(); return; }
       if (ev.type !== "analysis_run_finished") return;
       await refresh();
       const status = $("run-status");

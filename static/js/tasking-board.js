@@ -77,7 +77,7 @@
   const socket = new LiveSocket(config.urls.ws, {
     onState: setConn,
     onResync: refresh,
-    onEvent: (e) => { if (String(e.type).startsWith("assignment.")) refreshSoon(); },
+    onEvent: (e) => { if (e.type === "access.changed" || String(e.type).startsWith("assignment.")) refreshSoon(); },
   });
   window.beaconTasking = { socket, refresh, state };
   socket.connect();

@@ -175,7 +175,8 @@ async def test_a_dispatcher_connects_and_is_greeted(cast):
     comm = await communicator(cast["dispatcher"])
     connected, _ = await comm.connect(timeout=5)
     assert connected
-    assert await comm.receive_json_from(timeout=5) == {"type": "hello", "groups": 1}
+    # its agency, and the access-rules group every connection joins
+    assert await comm.receive_json_from(timeout=5) == {"type": "hello", "groups": 2}
     await comm.disconnect()
 
 

@@ -229,12 +229,11 @@ def test_nav_link_is_hidden_from_roles_without_findings(cast) -> None:  # type: 
     assert 'href="/patterns/"' not in html
 
 
-def test_nav_link_follows_the_policy_not_role_names(cast, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_nav_link_follows_the_policy_not_role_names(cast) -> None:  # type: ignore[no-untyped-def]
     from governance.choices import Action, Category
-    from governance.policy import DEFAULT_POLICY
+    from tests.grants import set_grants
 
-    grants = {**DEFAULT_POLICY["dispatcher"], Category.FINDING: frozenset({Action.VIEW})}
-    monkeypatch.setitem(DEFAULT_POLICY, "dispatcher", grants)
+    set_grants("dispatcher", Category.FINDING, {Action.VIEW})
     html = signed_in(cast["dispatcher"]).get("/calls/").content.decode()
     assert 'href="/patterns/">Patterns</a>' in html
 
@@ -264,11 +263,11 @@ def test_the_data_query_count_does_not_grow_with_findings(cast, agency, planted)
     assert queries() == before <= 30  # one query per picture, not per finding
 
 
-def test_user_with_findings_but_no_calls_sees_findings_only(agency, planted, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_user_with_findings_but_no_calls_sees_findings_only(agency, planted) -> None:  # type: ignore[no-untyped-def]
     from governance.choices import Role
-    from governance.policy import DEFAULT_POLICY
+    from tests.grants import set_grants
 
-    monkeypatch.setitem(DEFAULT_POLICY, Role.AUDITOR, {Category.FINDING: frozenset({"view"})})
+    set_grants(Role.AUDITOR, Category.FINDING, {"view"})
     user = UserFactory(roles=["auditor"], agency=agency)
     data = signed_in(user).get(DATA).json()
     assert data["calls"] == 0 and data["findings"]["total"] == 2

@@ -12,13 +12,13 @@ from dispatch.models import Person, Vehicle
 from governance.access import forget_cached_access
 from governance.choices import Category, Role
 from governance.models import Agency
-from governance.policy import DEFAULT_POLICY
 from intelligence import services
 from intelligence.analysis.entities import link_groups, recurring_entities
 from intelligence.choices import FindingKind, RunStatus
 from intelligence.models import Finding
 from intelligence.permissions import findings_visible_to
 from tests.factories import UserFactory
+from tests.grants import set_grants
 
 
 def test_roles_are_counted_separately_never_merged():
@@ -146,13 +146,13 @@ def test_rerun_is_idempotent(demo: DemoPlan) -> None:
 
 
 @pytest.mark.django_db
-def test_entity_findings_need_person_view(demo: DemoPlan, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_entity_findings_need_person_view(demo: DemoPlan) -> None:  # type: ignore[no-untyped-def]
     _run()
     agency = Agency.objects.get(pk=Finding.objects.filter(kind=ENTITY).first().agency_id)
     analyst = UserFactory(username="a1", roles=[Role.ANALYST], agency=agency)
     assert findings_visible_to(analyst).filter(kind=ENTITY).exists()
     # No default role sees findings but not persons; take person view away from analysts.
-    monkeypatch.setitem(DEFAULT_POLICY[Role.ANALYST], Category.PERSON, frozenset())
+    set_grants(Role.ANALYST, Category.PERSON, set())
     forget_cached_access(analyst)
     assert not findings_visible_to(analyst).filter(kind=ENTITY).exists()
     auditor = UserFactory(username="au1", roles=[Role.AUDITOR], agency=agency)

@@ -8,11 +8,11 @@ from django.test import Client
 
 from governance.choices import Category, Role
 from governance.models import AgencyShare
-from governance.policy import DEFAULT_POLICY
 from intelligence import services
 from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import Finding, FindingDecision
 from tests.factories import UserFactory
+from tests.grants import set_grants
 from tests.intelligence.test_dashboard_support import analyse, repeat_finding
 
 pytestmark = pytest.mark.django_db
@@ -130,9 +130,8 @@ def test_roles_without_findings_get_403(cast, finding, role) -> None:  # type: i
     assert signed_in(cast[role]).get(url(finding)).status_code == 403
 
 
-def test_view_only_role_sees_no_forms_and_cannot_post(agency, finding, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    viewer = {**DEFAULT_POLICY[Role.DISPATCHER], Category.FINDING: frozenset({"view"})}
-    monkeypatch.setitem(DEFAULT_POLICY, Role.DISPATCHER, viewer)
+def test_view_only_role_sees_no_forms_and_cannot_post(agency, finding) -> None:  # type: ignore[no-untyped-def]
+    set_grants(Role.DISPATCHER, Category.FINDING, {"view"})
     client = signed_in(UserFactory(roles=["dispatcher"], agency=agency))
     html = client.get(url(finding)).content.decode()
     assert 'id="accept-button"' not in html and "may view this finding but not review it" in html

@@ -13,10 +13,10 @@ from rest_framework.test import APIClient
 
 from governance.choices import Category, Role
 from governance.models import AgencyShare
-from governance.policy import DEFAULT_POLICY
 from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import Finding, FindingDecision
 from tests.factories import AgencyFactory, UserFactory
+from tests.grants import set_grants
 from tests.intelligence.test_dashboard_support import analyse, plant, repeat_finding
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_roles_without_findings_are_refused(client_for, finding) -> None:  # typ
     assert APIClient().get(URL).status_code == 401
 
 
-def test_entity_findings_need_person_view(agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_entity_findings_need_person_view(agency) -> None:  # type: ignore[no-untyped-def]
     seen = Finding.objects.create(
         agency=agency,
         kind=FindingKind.ENTITY,
@@ -110,10 +110,7 @@ def test_entity_findings_need_person_view(agency, monkeypatch) -> None:  # type:
     client = APIClient()
     client.force_authenticate(UserFactory(roles=["supervisor"], agency=agency))
     assert client.get(f"{URL}{seen.pk}/").status_code == 200
-    without_persons = {
-        k: v for k, v in DEFAULT_POLICY[Role.SUPERVISOR].items() if k != Category.PERSON
-    }
-    monkeypatch.setitem(DEFAULT_POLICY, Role.SUPERVISOR, without_persons)
+    set_grants(Role.SUPERVISOR, Category.PERSON, set())
     client.force_authenticate(UserFactory(roles=["supervisor"], agency=agency))
     assert client.get(f"{URL}{seen.pk}/").status_code == 404
     assert client.get(URL, {"kind": "entities"}).json()["count"] == 0
@@ -172,10 +169,9 @@ def test_an_already_decided_finding_is_409(client_for, finding) -> None:  # type
     assert again.json()["current"] == {"status": "dismissed"} and "status" in again.json()
 
 
-def test_a_role_that_may_view_but_not_review_is_403(agency, finding, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_role_that_may_view_but_not_review_is_403(agency, finding) -> None:  # type: ignore[no-untyped-def]
     # No shipped role views findings without reviewing them, so one is granted view only here.
-    viewer = {**DEFAULT_POLICY[Role.DISPATCHER], Category.FINDING: frozenset({"view"})}
-    monkeypatch.setitem(DEFAULT_POLICY, Role.DISPATCHER, viewer)
+    set_grants(Role.DISPATCHER, Category.FINDING, {"view"})
     client = APIClient()
     client.force_authenticate(UserFactory(roles=["dispatcher"], agency=agency))
     assert client.get(f"{URL}{finding.pk}/").status_code == 200

@@ -14,7 +14,6 @@ from channels.layers import get_channel_layer
 
 from dispatch.realtime import RUN_FINISHED
 from governance.choices import Category, Role
-from governance.policy import DEFAULT_POLICY
 from intelligence import runners
 from intelligence.choices import FindingKind, RunStatus
 from intelligence.models import AnalysisRun
@@ -26,6 +25,7 @@ from tests.dispatch.test_consumers import (
     in_sync_thread,
 )
 from tests.factories import UserFactory
+from tests.grants import set_grants
 from tests.intelligence.test_dashboard_support import analyse, plant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,9 +49,9 @@ async def sockets() -> AsyncIterator[Callable[..., Any]]:
         await comm.disconnect()
 
 
-def findings_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def findings_only() -> None:
     """Give the auditor role finding view only: no shipped role views findings without calls."""
-    monkeypatch.setitem(DEFAULT_POLICY, Role.AUDITOR, {Category.FINDING: frozenset({"view"})})
+    set_grants(Role.AUDITOR, Category.FINDING, {"view"})
 
 
 async def test_a_finished_run_reaches_the_agencys_finding_viewers_only(
@@ -134,9 +134,9 @@ async def test_nothing_is_pushed_when_the_callers_transaction_rolls_back(cast, a
 
 
 async def test_findings_only_users_connect_for_run_events_and_get_no_call_events(
-    cast, agency, sockets, monkeypatch
+    cast, agency, sockets
 ):
-    findings_only(monkeypatch)
+    await in_sync_thread(findings_only)
     viewer = await sockets(cast["auditor"])
     writer = SyncWriter(lambda: create_call(agency, cast["dispatcher"]))
     await writer.outcome()
