@@ -37,6 +37,8 @@ class Route:
     checks: dict[str, str]
     obj: str | None = None
     note: str = ""
+    # appended to the URL; "{own:<kind>}" is the id of the cast's own record of that kind
+    query: str = ""
     # (method, role) -> reason: the current answer is wrong, the fix is someone else's
     # (the test is a strict xfail, so it fails once fixed: then correct the row).
     xfail: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -45,12 +47,13 @@ class Route:
 def route(
     obj: str | None = None,
     note: str = "",
+    query: str = "",
     xfail: dict[tuple[str, str], str] | None = None,
     **checks: str,
 ) -> Route:
     for method, row in checks.items():
         assert len(row.split()) == len(ROLES), f"{method}: {row!r} needs {len(ROLES)} outcomes"
-    return Route(checks=checks, obj=obj, note=note, xfail=xfail or {})
+    return Route(checks=checks, obj=obj, note=note, query=query, xfail=xfail or {})
 
 
 ALL_OK = "ok ok ok ok ok ok ok"
@@ -108,7 +111,12 @@ PAGES: dict[str, Route] = {
         note="renders the shell for any method; writes go through the API",
     ),
     "console-snapshot": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
-    "console-context": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
+    "console-context": route(
+        query="?location={own:location}&lat=29.42&lon=-98.49",
+        GET="login ok ok ok ok ok denied",
+        POST=LOGIN_405,
+        note="about the place of the cast's call (its notes and history)",
+    ),
     "console-suggest": route(GET="login ok ok ok ok ok denied", POST=LOGIN_405),
     "console-call": route(
         obj="call",
@@ -147,6 +155,7 @@ PAGES: dict[str, Route] = {
     "tasking-board": route(GET="login denied denied ok ok denied denied", POST=LOGIN_405),
     "tasking-board-json": route(GET="login denied denied ok ok denied denied", POST=LOGIN_405),
     "tasking-new": route(
+        query="?finding={own:finding}",
         GET="login denied denied ok denied denied denied",
         POST="login denied denied invalid denied denied denied",
     ),

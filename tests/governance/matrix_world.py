@@ -180,6 +180,8 @@ def build_world() -> World:
     unit = UnitFactory(agency=agency, call_sign="A11")
     unit.users.add(users["field"])
     other_unit = UnitFactory(agency=agency, call_sign="B22")
+    # The field user's unit is on the call, so the phone page shows it (timeline, people, hazards).
+    dispatch_services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=users["dispatcher"])
     n_unit = UnitFactory(agency=neighbour, call_sign="ZNEIGH1")
     note = dispatch_services.premise_note_create(
         location=location, agency=agency, actor=users["dispatcher"], text="Dog in yard."

@@ -8,6 +8,7 @@ end; each test runs in its own savepoint, so writes (and sign-outs) never leak b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,6 +75,10 @@ def client_as(world: World, role: str) -> Client:
     return client
 
 
+def _query(entry: Any, world: World) -> str:
+    return re.sub(r"\{own:(\w+)\}", lambda m: str(world.own[m.group(1)]), entry.query)
+
+
 # --- coverage: every pattern is in the matrix, and only patterns that exist --------------------
 
 
@@ -132,7 +137,7 @@ def test_route_answers_role(world: World, key: str, method: str, role: str, expe
     if key not in PATTERNS:
         pytest.skip(f"{key} is not a URL pattern (see test_matrix_lists_no_stale_routes)")
     entry = MATRIX[key]
-    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world)) + _query(entry, world)
     response = request(client_as(world, role), method, url, None)
     got = classify(response, anonymous=role == "anonymous", api=url.startswith("/api/"))
     assert got == expected, (
@@ -235,7 +240,7 @@ def test_hidden_reference_looks_missing(
     if key not in PATTERNS:
         pytest.skip(f"{key} is not a URL pattern")
     entry = MATRIX[key]
-    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world)) + _query(entry, world)
     hidden_id = world.hidden[kind][variant]
 
     def send(ident: int) -> Any:
@@ -273,7 +278,7 @@ def test_allowed_answer_shows_nothing_hidden(world: World, key: str, role: str) 
     if key not in PATTERNS:
         pytest.skip(f"{key} is not a URL pattern")
     entry = MATRIX[key]
-    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world))
+    url = build_url(PATTERNS[key], entry.obj, object_id(entry.obj, world)) + _query(entry, world)
     response = client_as(world, role).get(url)
     if response.streaming:
         body = b"".join(response.streaming_content).decode("utf-8", "replace")
