@@ -106,6 +106,15 @@ def test_matrix_rows_use_known_outcomes() -> None:
             assert "error" not in row.split(), f"{key} {method}: a 5xx is never expected"
 
 
+def test_xfail_marks_name_real_cases() -> None:
+    for key, entry in MATRIX.items():
+        for method, role in entry.xfail:
+            assert method in entry.checks and role in ROLES, f"{key}: stale xfail {method} {role}"
+    leak_ids = {p.id for p in _leak_cases()}
+    for key, method, role, variant in LEAK_XFAIL:
+        assert f"{key}|{method}|{role}|{variant}" in leak_ids, f"stale LEAK_XFAIL entry for {key}"
+
+
 def test_websocket_routes_are_in_the_matrix() -> None:
     from config.routing import websocket_urlpatterns
 
