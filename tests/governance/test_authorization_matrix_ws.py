@@ -59,10 +59,8 @@ async def answer(path: str, user: Any | None) -> str:
     connected, _ = await comm.connect(timeout=5)
     assert connected, "refusals are sent as a close code after the handshake"
     message = await comm.receive_output(timeout=5)
-    if message["type"] == "websocket.close":
-        return str(message["code"])
     await comm.disconnect()
-    return "accept"
+    return str(message["code"]) if message["type"] == "websocket.close" else "accept"
 
 
 CASES = [
