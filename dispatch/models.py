@@ -363,6 +363,12 @@ class Person(models.Model):
     sensitivity = models.PositiveSmallIntegerField(
         choices=Sensitivity.choices, default=Sensitivity.RESTRICTED
     )
+    need_to_know = models.ManyToManyField(
+        "governance.NeedToKnowGroup",
+        blank=True,
+        related_name="persons",
+        help_text="When set, only members of these groups see the person (on top of roles).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

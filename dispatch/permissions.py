@@ -26,7 +26,13 @@ from dispatch.models import (
     Unit,
     Vehicle,
 )
-from governance.access import can, max_sensitivity, may_write_agency, visible_agency_ids
+from governance.access import (
+    can,
+    limit_need_to_know,
+    max_sensitivity,
+    may_write_agency,
+    visible_agency_ids,
+)
 from governance.choices import Action, Category
 
 
@@ -57,9 +63,12 @@ def observations_visible_to(user: Any) -> QuerySet[FieldObservation]:
 
 
 def persons_visible_to(user: Any) -> QuerySet[Person]:
-    return _by_sensitivity(
+    """Persons of visible agencies, at the user's level, and not limited to need-to-know groups
+    the user is outside of."""
+    qs = _by_sensitivity(
         _by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON
     )
+    return limit_need_to_know(qs, user)
 
 
 def vehicles_visible_to(user: Any) -> QuerySet[Vehicle]:

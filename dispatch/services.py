@@ -59,6 +59,7 @@ from dispatch.models import (
     UnitPosition,
     Vehicle,
 )
+from governance.access_rules import need_to_know_apply
 from governance.choices import Sensitivity
 from governance.models import Agency
 
@@ -957,6 +958,16 @@ def observation_create(
         longitude=lon,
         **h3_cells(lat, lon),
     )
+
+
+@transaction.atomic
+def person_need_to_know_set(*, actor: Any, person: Person, group_ids: Any) -> Person:
+    """Limit a person record to need-to-know groups, or lift the limit with ``[]``.
+
+    The caller has fetched ``person`` through ``access_person(..., for_write=True)``.
+    """
+    need_to_know_apply(actor=actor, record=person, group_ids=group_ids)
+    return person
 
 
 def person_create(

@@ -285,3 +285,40 @@ def need_to_know_members_set(*, actor: Any, group_id: Any, user_ids: list[Any]) 
     )
     _announce()
     return group
+
+
+def need_to_know_apply(*, actor: Any, record: Any, group_ids: Any) -> list[NeedToKnowGroup]:
+    """Limit ``record`` (a person or finding: anything with ``agency_id`` and a ``need_to_know``
+    many-to-many) to need-to-know groups of its agency; an empty list lifts the limit.
+
+    The caller (the domain service) has already checked the actor may change the record. The
+    actor must be in one of the chosen groups, or they would hide the record from themselves.
+    Runs in the caller's transaction; audited as a change with the groups before and after.
+    """
+    if not isinstance(group_ids, list | tuple) or len(group_ids) > 50:
+        raise DomainError("Give a list of at most 50 group ids.", field="groups")
+    try:
+        wanted = {int(pk) for pk in group_ids}
+    except (TypeError, ValueError):
+        raise DomainError("Give group ids as whole numbers.", field="groups") from None
+    groups = list(NeedToKnowGroup.objects.filter(pk__in=wanted, agency_id=record.agency_id))
+    if len(groups) != len(wanted):
+        raise DomainError("No such need-to-know group in the record's agency.", field="groups")
+    if (
+        groups
+        and not actor.is_superuser
+        and not any(g.members.filter(pk=actor.pk).exists() for g in groups)
+    ):
+        raise DomainError("You must be in one of the groups you limit a record to.", field="groups")
+    before = sorted(record.need_to_know.values_list("name", flat=True))
+    record.need_to_know.set(groups)
+    after = sorted(g.name for g in groups)
+    if before != after:
+        audit.record(
+            action=AuditAction.CHANGE,
+            actor=actor,
+            obj=record,
+            details={"changed": {"need_to_know": [before, after]}},
+        )
+        _announce()
+    return groups

@@ -6,9 +6,12 @@ from django.contrib.auth.models import Group, User
 from django.http import HttpRequest
 
 from beacon_core.admin_site import CategoryAdmin, ReadOnlyCategoryAdmin, admin_site
+from beacon_core.realtime import publish_on_commit
 from governance import audit
+from governance.access import forget_cached_access, user_roles
+from governance.access_rules import ACCESS_GROUP
 from governance.choices import AuditAction, Category
-from governance.models import Agency, AgencyShare, AuditEvent, Membership
+from governance.models import Agency, AgencyShare, AuditEvent, Membership, NeedToKnowGroup
 
 
 class MembershipInline(StackedInline):
@@ -28,6 +31,23 @@ class MembershipInline(StackedInline):
 class BeaconUserAdmin(CategoryAdmin, UserAdmin):
     access_category = Category.USER
     inlines = [MembershipInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Roles are groups: a change of them is a permission change, audited and applied at
+        once to the person's open screens."""
+        user = form.instance
+        before = sorted(user_roles(user)) if change else []
+        super().save_related(request, form, formsets, change)
+        forget_cached_access(user)
+        after = sorted(user_roles(user))
+        if before != after:
+            audit.record(
+                action=AuditAction.PERMISSION_CHANGE,
+                actor=request.user,
+                obj=user,
+                details={"scope": "roles", "user": user.get_username(), "roles": [before, after]},
+            )
+            publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
 
 
 class BeaconGroupAdmin(CategoryAdmin, GroupAdmin):
@@ -49,7 +69,32 @@ class AgencyShareAdmin(CategoryAdmin):
     list_display = ["owner", "viewer", "category", "created_at"]
 
 
+class NeedToKnowGroupAdmin(CategoryAdmin):
+    """Need-to-know groups and their members; membership changes are audited."""
+
+    access_category = Category.ACCESS_POLICY
+    list_display = ["name", "agency"]
+    list_filter = ["agency"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        group = form.instance
+        before = sorted(group.members.values_list("username", flat=True)) if change else []
+        super().save_related(request, form, formsets, change)
+        after = sorted(group.members.values_list("username", flat=True))
+        if before != after:
+            audit.record(
+                action=AuditAction.PERMISSION_CHANGE,
+                actor=request.user,
+                obj=group,
+                details={"scope": "need_to_know", "members": [before, after]},
+            )
+            publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
+
+
 admin_site.register(Agency, AgencyAdmin)
+admin_site.register(NeedToKnowGroup, NeedToKnowGroupAdmin)
 admin_site.register(AgencyShare, AgencyShareAdmin)
 
 

@@ -89,6 +89,12 @@ class Finding(models.Model):
         related_name="+",
         help_text="Set for a finding a person proposed; empty for an analysis run's finding.",
     )
+    need_to_know = models.ManyToManyField(
+        "governance.NeedToKnowGroup",
+        blank=True,
+        related_name="findings",
+        help_text="When set, only members of these groups see the finding (on top of roles).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

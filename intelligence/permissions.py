@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from beacon_core.errors import NotFoundError
-from governance.access import can, may_write_agency, visible_agency_ids
+from governance.access import can, limit_need_to_know, may_write_agency, visible_agency_ids
 from governance.choices import Action, Category
 from intelligence.choices import FindingKind
 from intelligence.models import AnalysisRun, Finding
@@ -21,10 +21,10 @@ def findings_visible_to(user: Any) -> QuerySet[Finding]:
     """Findings of the agencies whose findings the user may view (none without the role).
 
     Entity findings are about persons and vehicles, so they also need person view rights in
-    the finding's agency.
+    the finding's agency. A finding limited to need-to-know groups needs membership of one.
     """
     agencies = visible_agency_ids(user, Category.FINDING)
-    qs = Finding.objects.all()
+    qs = limit_need_to_know(Finding.objects.all(), user)
     if agencies is not None:
         if not agencies:
             return qs.none()

@@ -135,6 +135,9 @@ def finding_detail_dict(*, user: Any, finding: Finding) -> dict[str, Any]:
         "updated_at": finding.updated_at.isoformat(),
         "evidence": finding_evidence_ids(user=user, finding=finding),
         "decisions": [decision_as_dict(d) for d in finding_decisions(finding=finding)],
+        "need_to_know": [
+            {"id": g.pk, "name": g.name} for g in finding.need_to_know.order_by("name")
+        ],
     }
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from beacon_core.errors import ConflictError, DomainError
 from governance import audit
+from governance.access_rules import need_to_know_apply
 from governance.choices import AuditAction
 from governance.models import Agency
 from intelligence import realtime, runners
@@ -433,6 +434,14 @@ def outcomes_evaluate_due(*, now: dt.datetime | None = None) -> list[FindingOutc
     for finding_id, decided_at in due:
         done.append(outcome_evaluate(finding_id=finding_id, actor=None, period_start=decided_at))
     return done
+
+
+@transaction.atomic
+def finding_need_to_know_set(*, actor: Any, finding_id: Any, group_ids: Any) -> Finding:
+    """Limit a finding to need-to-know groups, or lift the limit with ``[]`` (reviewers only)."""
+    finding = access_finding(actor, finding_id, for_write=True)
+    need_to_know_apply(actor=actor, record=finding, group_ids=group_ids)
+    return finding
 
 
 def finding_evidence_add(*, finding_id: int, observation_ids: Iterable[int]) -> int:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("patterns/run/", views.patterns_run, name="patterns-run"),
     path("patterns/findings/<int:finding_id>/", views.finding_page, name="finding-page"),
     path(
+        "patterns/findings/<int:finding_id>/need-to-know/",
+        views.finding_need_to_know,
+        name="finding-need-to-know",
+    ),
+    path(
         "patterns/findings/<int:finding_id>/outcome/",
         views.finding_outcome,
         name="finding-outcome",

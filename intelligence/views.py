@@ -23,6 +23,7 @@ from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from beacon_core.maps import map_config
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
+from governance.models import NeedToKnowGroup
 from intelligence import dashboard, runners, selectors, services, tasks
 from intelligence.choices import Decision, FindingStatus
 from intelligence.models import Finding
@@ -173,6 +174,7 @@ def _render_finding(
     status: int = 200,
     outcome_errors: dict[str, list[str]] | None = None,
     outcome_values: dict[str, str] | None = None,
+    ntk_errors: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
     errors = errors or {}
     values = values or {"decision": "", "rationale": ""}
@@ -202,6 +204,9 @@ def _render_finding(
         and _may_review(request.user, finding),
         "outcome_errors": outcome_errors or {},
         "outcome_values": outcome_values or {"period_start": "", "period_end": ""},
+        "ntk_current": sorted(finding.need_to_know.values_list("name", flat=True)),
+        "ntk_groups": list(NeedToKnowGroup.objects.filter(agency_id=finding.agency_id)),
+        "ntk_errors": ntk_errors or {},
         "charts_json": {
             **dashboard.finding_charts(user=request.user, finding=finding, calls=calls),
             "map": map_config(),
@@ -222,6 +227,23 @@ def _parse_local_utc(text: str, field: str, *, required: bool) -> dt.datetime | 
     except ValueError:
         raise DomainError("Give a date and time like 2026-03-01T19:00.", field=field) from None
     return parsed.replace(tzinfo=dt.UTC) if timezone.is_naive(parsed) else parsed
+
+
+@require_POST
+def finding_need_to_know(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """Limit the finding to need-to-know groups (``services.finding_need_to_know_set``)."""
+    _require_view(request)
+    finding = _finding_or_404(request, finding_id)
+    try:
+        services.finding_need_to_know_set(
+            actor=request.user, finding_id=finding.pk, group_ids=request.POST.getlist("groups")
+        )
+    except DomainError as exc:
+        return _render_finding(request, finding, status=400, ntk_errors=exc.errors)
+    except (PermissionDenied, NotFoundError):
+        errors = {"groups": ["You may not change this finding."]}
+        return _render_finding(request, finding, status=403, ntk_errors=errors)
+    return redirect(f"{reverse('finding-page', args=[finding.pk])}#need-to-know")
 
 
 @require_POST

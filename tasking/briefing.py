@@ -125,7 +125,12 @@ def _entities(calls: list[Call], audience: Sequence[Any]) -> list[str]:
     vehicle_level = _clearance(audience, Category.VEHICLE)
     if not calls or (person_level == 0 and vehicle_level == 0):
         return []
-    involvements = Involvement.objects.filter(call__in=calls).select_related("person", "vehicle")
+    # A briefing goes to several readers; persons limited to need-to-know groups stay out of it.
+    involvements = (
+        Involvement.objects.filter(call__in=calls)
+        .exclude(person__need_to_know__isnull=False)
+        .select_related("person", "vehicle")
+    )
     out: list[str] = []
     for inv in involvements[:20]:
         if inv.person_id and inv.person.sensitivity <= person_level:

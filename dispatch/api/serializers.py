@@ -19,6 +19,7 @@ from beacon_core.api.fields import (
     StrictFloatField,
     StrictIntegerField,
 )
+from beacon_core.api.need_to_know import NeedToKnowGroupSerializer
 from beacon_core.api.serializers import StrictInputSerializer
 from dispatch.choices import (
     CallSource,
@@ -373,6 +374,8 @@ class ObservationSerializer(serializers.ModelSerializer):
 class PersonSerializer(serializers.ModelSerializer):
     """A person known to an agency."""
 
+    need_to_know = NeedToKnowGroupSerializer(many=True, read_only=True)
+
     class Meta:
         model = Person
         fields = [
@@ -385,6 +388,7 @@ class PersonSerializer(serializers.ModelSerializer):
             "sex",
             "description",
             "sensitivity",
+            "need_to_know",
             "created_at",
         ]
         read_only_fields = fields

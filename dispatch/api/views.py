@@ -26,6 +26,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from beacon_core.api.need_to_know import NeedToKnowInput
 from beacon_core.api.parsers import SafeJSONParser
 from beacon_core.api.serializers import validated
 from beacon_core.errors import DomainError, NotFoundError
@@ -553,12 +554,29 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
     ordering_fields = ["last_name", "first_name", "created_at"]
     ordering = ["last_name", "first_name", "id"]
 
+    access_actions = {"need_to_know": Action.CHANGE}
+
     def get_queryset(self) -> QuerySet[Any]:
-        return persons_visible_to(self.request.user)
+        return persons_visible_to(self.request.user).prefetch_related("need_to_know")
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """A person the user may see."""
         return Response(self.get_serializer(access_person(request.user, pk)).data)
+
+    @extend_schema(
+        summary="Limit a person to need-to-know groups (an empty list lifts the limit)",
+        request=NeedToKnowInput,
+        responses={200: s.PersonSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="need-to-know", filter_backends=[])
+    def need_to_know(self, request: Request, pk: str | None = None) -> Response:
+        """``person_need_to_know_set``; the groups must be of the person's agency."""
+        person = access_person(request.user, pk, for_write=True)
+        data = validated(NeedToKnowInput, request.data)
+        services.person_need_to_know_set(
+            actor=request.user, person=person, group_ids=data["groups"]
+        )
+        return Response(self.get_serializer(person).data)
 
     @extend_schema(
         summary="Record a person", request=s.PersonInput, responses={201: s.PersonSerializer}

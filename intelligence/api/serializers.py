@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from beacon_core.api.need_to_know import NeedToKnowGroupSerializer
 from beacon_core.api.serializers import StrictInputSerializer
 from intelligence.choices import Decision, FindingKind, FindingStatus, RunStatus
 from intelligence.services import MAX_RATIONALE
@@ -75,6 +76,7 @@ class FindingDetailSerializer(FindingSerializer):
 
     evidence = EvidenceIdsSerializer()
     decisions = FindingDecisionSerializer(many=True)
+    need_to_know = NeedToKnowGroupSerializer(many=True)
 
 
 class FindingDecisionInput(StrictInputSerializer):

@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from beacon_core.api.need_to_know import NeedToKnowInput
 from beacon_core.api.parsers import SafeJSONParser
 from beacon_core.api.serializers import validated
 from beacon_core.errors import NotFoundError
@@ -55,7 +56,7 @@ class FindingViewSet(mixins.ListModelMixin, IntelligenceViewSet):
     """Patterns analyses proposed, and how reviewers decided them."""
 
     # Reviewing is changing a finding: roles that may only view are refused before any lookup.
-    access_actions = {"decision": Action.CHANGE}
+    access_actions = {"decision": Action.CHANGE, "need_to_know": Action.CHANGE}
     serializer_class = s.FindingSerializer
     filterset_class = FindingFilter
     ordering_fields = ["updated_at", "created_at", "id"]
@@ -98,6 +99,26 @@ class FindingViewSet(mixins.ListModelMixin, IntelligenceViewSet):
             reviewer=request.user,
             decision=data["decision"],
             rationale=data["rationale"],
+        )
+        return Response(selectors.finding_detail_dict(user=request.user, finding=finding))
+
+    @extend_schema(
+        summary="Limit a finding to need-to-know groups (an empty list lifts the limit)",
+        request=NeedToKnowInput,
+        responses={
+            200: s.FindingDetailSerializer,
+            400: OpenApiResponse(
+                description="A group is unknown, of another agency, or yours is missing."
+            ),
+            404: OpenApiResponse(description="No such finding, or one you may not see."),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="need-to-know", filter_backends=[])
+    def need_to_know(self, request: Request, pk: str | None = None) -> Response:
+        """``finding_need_to_know_set``."""
+        data = validated(NeedToKnowInput, request.data)
+        finding = services.finding_need_to_know_set(
+            actor=request.user, finding_id=pk, group_ids=data["groups"]
         )
         return Response(selectors.finding_detail_dict(user=request.user, finding=finding))
 
