@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,24 @@ def url_patterns() -> list[Pattern]:
                 )
 
     walk(get_resolver().url_patterns, "", None, ())
-    return found
+    # A name used twice cannot key the matrix (and reverse() finds only one of the two, see
+    # test_url_names_are_unique): those patterns are keyed "<name> @ <route>", built by hand.
+    names = Counter(p.name for p in found if p.name)
+    return [
+        Pattern(key=f"{p.name} @ {p.route}", route=p.route, name=None, kwargs=p.kwargs)
+        if p.name and names[p.name] > 1
+        else p
+        for p in found
+    ]
+
+
+def duplicate_url_names() -> dict[str, list[str]]:
+    """URL names given to more than one pattern, with their routes."""
+    routes: dict[str, list[str]] = {}
+    for p in url_patterns():
+        if p.name is None and " @ " in p.key:
+            routes.setdefault(p.key.split(" @ ")[0], []).append(p.route)
+    return routes
 
 
 # --- URLs --------------------------------------------------------------------------------
@@ -97,8 +115,8 @@ def build_url(pattern: Pattern, obj: str | None, ident: int | None) -> str:
         return reverse(pattern.name, kwargs=values)
     # Unnamed patterns (the admin's object redirect and catch-all): fill the route by hand.
     url = "/" + pattern.route
-    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), url)
     url = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: str(values[m.group(1)]), url)
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), url)
     return url.replace("^", "").replace("$", "")
 
 

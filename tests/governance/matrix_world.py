@@ -67,6 +67,7 @@ SENTINELS: dict[str, frozenset[str]] = {
     "ZZ-NEIGHBOUR-FINDING": frozenset(),
     "ZZ-NEIGHBOUR-ASSIGNMENT": frozenset(),
     "ZNEIGH1": frozenset(),
+    "ZZ-NEIGHBOUR-GROUP": frozenset(),
 }
 
 
@@ -351,7 +352,7 @@ def _model(label: str) -> Any:
 
 
 def _newer_records(world: World, agency: Any, neighbour: Any, unit: Any, n_disp: Any) -> None:
-    """Shifts and personal grants: recent models, made only where they exist (their routes'
+    """Shifts, need-to-know groups and personal grants: recent models, made only where they exist (their routes'
     matrix entries are skipped, and reported stale, where they do not)."""
     shift_model = _model("tasking.Shift")
     if shift_model is not None:
@@ -367,6 +368,12 @@ def _newer_records(world: World, agency: Any, neighbour: Any, unit: Any, n_disp:
         world.hidden["shift"] = {"other_agency": n_shift.pk}
         world.hidden["admin:tasking_shift"] = {"other_agency": n_shift.pk}
         world.admin_objects["tasking_shift"] = shift.pk
+    group_model = _model("governance.NeedToKnowGroup")
+    if group_model is not None:
+        group = group_model.objects.create(agency=agency, name="Matrix group")
+        n_group = group_model.objects.create(agency=neighbour, name="ZZ-NEIGHBOUR-GROUP")
+        world.admin_objects["governance_needtoknowgroup"] = group.pk
+        world.hidden["admin:governance_needtoknowgroup"] = {"other_agency": n_group.pk}
     grant_model = _model("governance.UserGrant")
     if grant_model is not None:
 

@@ -20,6 +20,7 @@ from django.test import Client
 from tests.governance.authorization_matrix import (
     EXCLUDED,
     HIDDEN_VISIBLE_TO,
+    KNOWN_DUPLICATE_NAMES,
     LEAK_XFAIL,
     MATRIX,
     MISSING_ID,
@@ -31,6 +32,7 @@ from tests.governance.matrix_support import (
     OUTCOMES,
     build_url,
     classify,
+    duplicate_url_names,
     object_id,
     request,
     shape,
@@ -104,6 +106,13 @@ def test_matrix_rows_use_known_outcomes() -> None:
             unknown = set(row.split()) - set(OUTCOMES)
             assert not unknown, f"{key} {method}: unknown outcome(s) {unknown}"
             assert "error" not in row.split(), f"{key} {method}: a 5xx is never expected"
+
+
+def test_url_names_are_unique() -> None:
+    """reverse() of a name given to two patterns returns only one of them (a page's form can end
+    up posting to an API route)."""
+    duplicates = {k: v for k, v in duplicate_url_names().items() if k not in KNOWN_DUPLICATE_NAMES}
+    assert not duplicates, f"URL names used by more than one pattern: {duplicates}"
 
 
 def test_xfail_marks_name_real_cases() -> None:
