@@ -12,7 +12,7 @@ urlpatterns = [
     path(
         "patterns/findings/<int:finding_id>/need-to-know/",
         views.finding_need_to_know,
-        name="finding-need-to-know",
+        name="finding-page-need-to-know",
     ),
     path(
         "patterns/findings/<int:finding_id>/outcome/",
