@@ -146,8 +146,7 @@ PAGES: dict[str, Route] = {
         GET="login denied denied ok ok denied denied",
         POST="login denied denied invalid invalid denied denied",
     ),
-    # Its name is also the API route's (see test_url_names_are_unique), hence the "@ route" key.
-    "finding-need-to-know @ patterns/findings/<int:finding_id>/need-to-know/": route(
+    "finding-page-need-to-know": route(
         obj="finding",
         GET=LOGIN_405,
         POST="login denied denied redirect redirect denied denied",
@@ -255,7 +254,7 @@ API: dict[str, Route] = {
     # --- findings and analysis runs
     "finding-list": route(GET=FINDING_READ, POST=ANON_ALL_403),
     "finding-detail": route(obj="finding", GET=FINDING_READ, POST=ANON_ALL_403),
-    "finding-need-to-know @ api/v1/^findings/(?P<pk>[0-9]{1,18})/need-to-know/$": route(
+    "finding-need-to-know": route(
         obj="finding",
         GET="login denied denied method method denied denied",
         POST="login denied denied invalid invalid denied denied",
@@ -481,12 +480,8 @@ REFERENCES: list[tuple[str, str, str, dict[str, object] | str]] = [
 # through). reverse() returns one of the two, so links and forms using the name may go to the
 # wrong one; remove the entry once the names differ.
 KNOWN_DUPLICATE_NAMES: dict[str, str] = {
-    "finding-need-to-know": (
-        "intelligence/urls.py names the finding page's need-to-know form handler like the API "
-        "action (FindingViewSet.need_to_know, basename 'finding'); {% url 'finding-need-to-know' %} "
-        "in finding_detail.html resolves to /api/v1/findings/<id>/need-to-know/, not the page's "
-        "handler"
-    ),
+    # (finding-need-to-know was the page's form handler and the API action; the page's is now
+    # finding-page-need-to-know.)
 }
 
 # Existence leaks found and not yet fixed (the fix belongs to another area): (route, method, role,
