@@ -15,11 +15,11 @@ from typing import Any
 import h3
 
 from dispatch.context import ContextFlag
-from governance.access import can, visible_agency_ids
+from governance.access import can
 from governance.choices import Action, Category
-from intelligence.choices import FindingKind, FindingStatus
+from intelligence.choices import FindingKind
 from intelligence.live_zones import circle_ring, live_risk_zones, zones_containing
-from intelligence.models import Finding
+from intelligence.permissions import intake_findings
 
 HOTSPOT_RESOLUTION = 9  # the resolution the hotspot runner works on (calls' h3_r9)
 
@@ -34,10 +34,7 @@ def intelligence_flags(
     """Accepted repeat-location findings for this place, and accepted hotspots containing the point."""
     if not can(user, Action.VIEW, Category.CALL):
         return []
-    accepted = Finding.objects.filter(status=FindingStatus.ACCEPTED)
-    agencies = visible_agency_ids(user, Category.CALL)
-    if agencies is not None:
-        accepted = accepted.filter(agency_id__in=agencies)
+    accepted = intake_findings(user)
     show_link = can(user, Action.VIEW, Category.FINDING)
     flags: list[ContextFlag] = []
     if location is not None:
@@ -86,10 +83,7 @@ def accepted_hotspot_areas(user: Any) -> list[dict[str, Any]]:
     """Outlines of accepted hotspots for the live map (cells merged into one or more rings)."""
     if not can(user, Action.VIEW, Category.CALL):
         return []
-    accepted = Finding.objects.filter(status=FindingStatus.ACCEPTED, kind=FindingKind.HOTSPOT)
-    agencies = visible_agency_ids(user, Category.CALL)
-    if agencies is not None:
-        accepted = accepted.filter(agency_id__in=agencies)
+    accepted = intake_findings(user).filter(kind=FindingKind.HOTSPOT)
     areas = []
     for finding in accepted.only("pk", "cells", "explanation")[:200]:
         cells = [c for c in (finding.cells or []) if h3.is_valid_cell(c)]

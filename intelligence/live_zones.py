@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from dispatch.geo import haversine_m
 from dispatch.models import Call
-from governance.access import can, visible_agency_ids
+from governance.access import can
 from governance.choices import Action, Category
-from intelligence.choices import FindingKind, FindingStatus
-from intelligence.models import Finding
+from intelligence.choices import FindingKind
+from intelligence.permissions import intake_findings
 
 MAX_ZONES = 300
 EARTH_M_PER_DEG_LAT = 111_320.0
@@ -48,12 +48,7 @@ def live_risk_zones(user: Any, *, now: dt.datetime | None = None) -> list[RiskZo
     if not can(user, Action.VIEW, Category.CALL):
         return []
     now = now or timezone.now()
-    patterns = Finding.objects.filter(
-        kind=FindingKind.NEAR_REPEAT, status=FindingStatus.ACCEPTED
-    ).order_by("pk")
-    agencies = visible_agency_ids(user, Category.CALL)
-    if agencies is not None:
-        patterns = patterns.filter(agency_id__in=agencies)
+    patterns = intake_findings(user).filter(kind=FindingKind.NEAR_REPEAT).order_by("pk")
     zones: list[RiskZone] = []
     for pattern in patterns[:20]:
         stats = pattern.statistics or {}

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from beacon_core.errors import NotFoundError
 from governance.access import can, limit_need_to_know, may_write_agency, visible_agency_ids
 from governance.choices import Action, Category
-from intelligence.choices import FindingKind
+from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import AnalysisRun, Finding
 
 
@@ -35,6 +35,21 @@ def findings_visible_to(user: Any) -> QuerySet[Finding]:
     if not persons:
         return qs.exclude(kind=FindingKind.ENTITY)
     return qs.exclude(Q(kind=FindingKind.ENTITY) & ~Q(agency_id__in=persons))
+
+
+def intake_findings(user: Any) -> QuerySet[Finding]:
+    """Accepted findings whose plain-words flags (call intake, live map) the user may be shown.
+
+    Stated in plain words to anyone who sees the agency's calls, not only to finding viewers;
+    a finding limited to need-to-know groups stays with their members here too.
+    """
+    if not can(user, Action.VIEW, Category.CALL):
+        return Finding.objects.none()
+    qs = limit_need_to_know(Finding.objects.filter(status=FindingStatus.ACCEPTED), user)
+    agencies = visible_agency_ids(user, Category.CALL)
+    if agencies is None:
+        return qs
+    return qs.filter(agency_id__in=agencies)
 
 
 def runs_visible_to(user: Any) -> QuerySet[AnalysisRun]:
