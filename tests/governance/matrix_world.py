@@ -68,6 +68,8 @@ SENTINELS: dict[str, frozenset[str]] = {
     "ZZ-NEIGHBOUR-ASSIGNMENT": frozenset(),
     "ZNEIGH1": frozenset(),
     "ZZ-NEIGHBOUR-GROUP": frozenset(),
+    # a finding limited to a need-to-know group nobody in the cast is in
+    "ZZ-NEED-TO-KNOW-FINDING": frozenset(),
 }
 
 
@@ -337,7 +339,7 @@ def build_world() -> World:
         "django_celery_beat_intervalschedule": interval.pk,
     }
     world.admin_objects = objects
-    _newer_records(world, agency, neighbour, unit, n_disp)
+    _newer_records(world, agency, neighbour, unit, n_disp, location)
     world.sentinels = SENTINELS
 
     return world
@@ -351,7 +353,9 @@ def _model(label: str) -> Any:
         return None
 
 
-def _newer_records(world: World, agency: Any, neighbour: Any, unit: Any, n_disp: Any) -> None:
+def _newer_records(
+    world: World, agency: Any, neighbour: Any, unit: Any, n_disp: Any, location: Location
+) -> None:
     """Shifts, need-to-know groups and personal grants: recent models, made only where they exist (their routes'
     matrix entries are skipped, and reported stale, where they do not)."""
     shift_model = _model("tasking.Shift")
@@ -374,6 +378,9 @@ def _newer_records(world: World, agency: Any, neighbour: Any, unit: Any, n_disp:
         n_group = group_model.objects.create(agency=neighbour, name="ZZ-NEIGHBOUR-GROUP")
         world.admin_objects["governance_needtoknowgroup"] = group.pk
         world.hidden["admin:governance_needtoknowgroup"] = {"other_agency": n_group.pk}
+        # A finding at the call's place limited to a group nobody in the cast is in.
+        limited = _finding(agency, location, "limited", "ZZ-NEED-TO-KNOW-FINDING")
+        limited.need_to_know.add(group)
     grant_model = _model("governance.UserGrant")
     if grant_model is not None:
 
