@@ -11,6 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.module_loading import module_has_submodule
@@ -69,6 +70,17 @@ def scope_to_user(qs: Any, user: Any, category: str) -> Any:
     return qs
 
 
+def scope_users(qs: Any, user: Any, category: str) -> Any:
+    """Accounts of the agencies the user may see in ``category`` (users have no agency field:
+    it is their Membership); accounts of no agency only for superusers."""
+    agencies = visible_agency_ids(user, category)
+    if agencies is None:
+        return qs
+    from governance.models import Membership
+
+    return qs.filter(pk__in=Membership.objects.filter(agency_id__in=agencies).values("user_id"))
+
+
 class CategoryAdmin(admin.ModelAdmin):
     """A ModelAdmin whose permissions come from the access policy for ``access_category``.
 
@@ -101,6 +113,8 @@ class CategoryAdmin(admin.ModelAdmin):
             kwargs["queryset"] = base.none() if not agencies else base.filter(pk__in=agencies)
         elif "agency" in _field_names(related):
             kwargs["queryset"] = scope_to_user(base, request.user, self.access_category)
+        elif related._meta.label == settings.AUTH_USER_MODEL:
+            kwargs["queryset"] = scope_users(base, request.user, self.access_category)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         self._scope_choices(request, db_field, kwargs)

@@ -3,12 +3,13 @@ from typing import Any
 from django.contrib.admin import StackedInline
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.db.models import Q
 from django.http import HttpRequest
 
-from beacon_core.admin_site import CategoryAdmin, ReadOnlyCategoryAdmin, admin_site
+from beacon_core.admin_site import CategoryAdmin, ReadOnlyCategoryAdmin, admin_site, scope_users
 from beacon_core.realtime import publish_on_commit
 from governance import audit
-from governance.access import forget_cached_access, user_roles
+from governance.access import forget_cached_access, user_roles, visible_agency_ids
 from governance.access_rules import ACCESS_GROUP
 from governance.choices import AuditAction, Category
 from governance.models import Agency, AgencyShare, AuditEvent, Membership, NeedToKnowGroup
@@ -31,6 +32,10 @@ class MembershipInline(StackedInline):
 class BeaconUserAdmin(CategoryAdmin, UserAdmin):
     access_category = Category.USER
     inlines = [MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # Accounts are scoped through their Membership: an agency's admin sees its own people.
+        return scope_users(UserAdmin.get_queryset(self, request), request.user, Category.USER)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Roles are groups: a change of them is a permission change, audited and applied at
@@ -63,10 +68,22 @@ class AgencyAdmin(CategoryAdmin):
     list_display = ["code", "name", "kind", "active"]
     search_fields = ["code", "name"]
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request)
+        agencies = visible_agency_ids(request.user, Category.USER)
+        return qs if agencies is None else qs.filter(pk__in=agencies)
+
 
 class AgencyShareAdmin(CategoryAdmin):
     access_category = Category.USER
     list_display = ["owner", "viewer", "category", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        qs = super().get_queryset(request)
+        agencies = visible_agency_ids(request.user, Category.USER)
+        if agencies is None:
+            return qs
+        return qs.filter(Q(owner_id__in=agencies) | Q(viewer_id__in=agencies))
 
 
 class NeedToKnowGroupAdmin(CategoryAdmin):

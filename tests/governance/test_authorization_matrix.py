@@ -324,13 +324,8 @@ def test_recording_a_plate_does_not_tell_a_confidential_one_exists(world: World,
     assert secret.status_code == fresh.status_code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="governance/admin.py: BeaconUserAdmin (and AgencyAdmin) list every agency's accounts "
-    "to an agency's admin, who can then change their roles; User has no agency field, so "
-    "CategoryAdmin's scoping does not apply. The fix is a get_queryset through Membership there.",
-)
 def test_the_admin_lists_only_their_agencys_accounts(world: World) -> None:
+    # User has no agency field: BeaconUserAdmin scopes accounts through their Membership.
     listing = client_as(world, "admin").get("/admin/auth/user/").content.decode()
     assert "dispatcher1" in listing
     assert "n-supervisor" not in listing
