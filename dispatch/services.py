@@ -1239,22 +1239,6 @@ def involvement_create(
         notes=_check_text(notes, "notes", 500),
         created_by=_actor(actor),
     )
-    # Linking a person or vehicle to an incident is a combination (DPA 2018 s.62(1)(e)).
-    audit.record(
-        action=AuditAction.CREATE,
-        actor=actor,
-        obj=involvement,
-        object_label=audit.label(involvement),
-        agency_id=incident_agency,
-        details={
-            "combination": True,
-            "role": role,
-            "person": person.pk if person else None,
-            "vehicle": vehicle.pk if vehicle else None,
-            "call": call.pk if call else None,
-            "observation": observation.pk if observation else None,
-        },
-    )
     if call is not None:
         call = _lock_call(call.pk)
         label = str(person) if person else str(vehicle)
@@ -1271,6 +1255,24 @@ def involvement_create(
         )
         _bump(call, [])
         realtime.publish_call("call_updated", call)
+    # Linking a person or vehicle to an incident is a combination (DPA 2018 s.62(1)(e)).
+    # After the call lock, as in call_update: row locks first, then the chain lock, never the
+    # reverse (two writers taking them in opposite orders would deadlock on PostgreSQL).
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=involvement,
+        object_label=audit.label(involvement),
+        agency_id=incident_agency,
+        details={
+            "combination": True,
+            "role": role,
+            "person": person.pk if person else None,
+            "vehicle": vehicle.pk if vehicle else None,
+            "call": call.pk if call else None,
+            "observation": observation.pk if observation else None,
+        },
+    )
     return involvement
 
 
