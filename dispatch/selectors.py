@@ -16,6 +16,8 @@ from dispatch.permissions import (
     redact_call_events,
     units_visible_to,
 )
+from governance import audit
+from governance.choices import Category
 
 
 def call_list(*, user: Any) -> QuerySet[Call]:
@@ -98,3 +100,21 @@ def location_history(
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     )
     return {"counts": counts, "recent": recent, "notes": notes}
+
+
+def record_caller_view(
+    user: Any, call: Call, *, shown: bool, repeat_after: int | None = None
+) -> None:
+    """Log a consultation of the call's caller identity, when a detail view showed some to the user.
+
+    Nothing is logged when the user's role sees it redacted, or the call has none.
+    """
+    present = [f for f in ("caller_name", "caller_phone") if getattr(call, f)]
+    if shown and present:
+        audit.record_view(
+            user,
+            call,
+            category=Category.CALLER_IDENTITY,
+            details={"fields": present},
+            repeat_after=repeat_after,
+        )

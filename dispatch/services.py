@@ -59,12 +59,18 @@ from dispatch.models import (
     UnitPosition,
     Vehicle,
 )
+from governance import audit
 from governance.access_rules import need_to_know_apply
-from governance.choices import Sensitivity
+from governance.choices import AuditAction, Sensitivity
 from governance.models import Agency
 
 MAX_NARRATIVE = 20_000
 MAX_POSITIONS_PER_BATCH = 1_000
+CALLER_FIELDS = ("caller_name", "caller_phone")
+# Call fields whose values an audit event names but does not copy (see call_update).
+CALL_CONTENT_FIELDS = frozenset(
+    {*CALLER_FIELDS, "narrative", "address_given", "latitude", "longitude"}
+)
 CALL_EDITABLE_FIELDS = (
     "call_type",
     "priority",
@@ -215,15 +221,24 @@ def premise_note_create(
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
     _check_aware(expires_at, "expires_at")
-    return PremiseNote.objects.create(
-        location=location,
-        agency=agency,
-        kind=kind,
-        text=text,
-        sensitivity=sensitivity,
-        created_by=_actor(actor),
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        note = PremiseNote.objects.create(
+            location=location,
+            agency=agency,
+            kind=kind,
+            text=text,
+            sensitivity=sensitivity,
+            created_by=_actor(actor),
+            expires_at=expires_at,
+        )
+        audit.record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=note,
+            object_label=audit.label(note),
+            details={"location": location.pk, "kind": kind, "sensitivity": sensitivity},
+        )
+    return note
 
 
 # --- call numbers --------------------------------------------------------------------
@@ -336,6 +351,21 @@ def call_create(
             "A call with this external id already exists.", field="external_id"
         ) from None
     _event(call, CallEventKind.CREATED, actor, text=f"{call_type.code} P{prio}", at=received)
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={
+            "call_type": call_type.code,
+            "priority": prio,
+            "source": source,
+            # Whether caller identity was collected; its values stay in the call (need-to-know).
+            "caller_identity": [
+                f for f, v in zip(CALLER_FIELDS, (caller_name, caller_phone), strict=True) if v
+            ],
+        },
+    )
     realtime.publish_call("call_created", call)
     return call
 
@@ -437,6 +467,21 @@ def call_update(
         return call
     _bump(call, fields)
     _event(call, CallEventKind.EDITED, actor, data={"changes": diff})
+    # Content (caller identity, free text, the place) is named but redacted: auditors read the
+    # whole trail and their role may not read calls; the timeline event keeps the values.
+    changes = audit.changed_fields(
+        {name: change["old"] for name, change in diff.items()},
+        {name: change["new"] for name, change in diff.items()},
+        redact=CALL_CONTENT_FIELDS,
+    )
+    extra = {"caller_identity": True} if set(CALLER_FIELDS) & set(diff) else {}
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={"changes": changes, **extra},
+    )
     realtime.publish_call("call_updated", call)
     return call
 
@@ -450,6 +495,13 @@ def call_add_note(*, call_id: int, actor: Any, text: str) -> CallEvent:
     _check_text(text, "text", MAX_NARRATIVE)
     call = _lock_call(call_id)
     event = _event(call, CallEventKind.NOTE, actor, text=text)
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={"note_added": event.pk, "chars": len(text)},
+    )
     _bump(call, [])
     realtime.publish_call("call_updated", call)
     return event
@@ -478,6 +530,18 @@ def call_attach(
         actor,
         text=text,
         data={"caller_name": caller_name, "caller_phone": caller_phone},
+    )
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={
+            "attached": event.pk,
+            "caller_identity": [
+                f for f, v in zip(CALLER_FIELDS, (caller_name, caller_phone), strict=True) if v
+            ],
+        },
     )
     _bump(call, [])
     realtime.publish_call("call_updated", call)
@@ -523,6 +587,16 @@ def _set_call_status(
             **({"disposition": disposition.code} if disposition else {}),
         },
     )
+    changes = {"status": [old, status]}
+    if disposition is not None:
+        changes["disposition"] = [None, disposition.code]
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={"changes": changes},
+    )
     realtime.publish_call(
         "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
     )
@@ -536,6 +610,16 @@ def _release_units(call: Call, actor: Any) -> None:
         assignment.save(update_fields=["cleared_at"])
         unit = assignment.unit
         Unit.objects.filter(pk=unit.pk).update(status=UnitStatus.AVAILABLE, status_changed_at=now)
+        audit.record(
+            action=AuditAction.CHANGE,
+            actor=actor,
+            obj=unit,
+            object_label=audit.label(unit),
+            details={
+                "changes": {"status": [unit.status, UnitStatus.AVAILABLE]},
+                "call": call.number,
+            },
+        )
         unit.status = UnitStatus.AVAILABLE
         _event(
             call,
@@ -678,6 +762,16 @@ def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
     _event(
         call, CallEventKind.UNIT_ASSIGNED, actor, data={"unit": unit.call_sign, "unit_id": unit.pk}
     )
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=unit,
+        object_label=audit.label(unit),
+        details={
+            "changes": {"status": [UnitStatus.AVAILABLE, UnitStatus.DISPATCHED]},
+            "call": call.number,
+        },
+    )
     if call.status in (CallStatus.PENDING, CallStatus.CLEARED):
         _set_call_status(call, CallStatus.DISPATCHED, actor)
     else:
@@ -782,6 +876,16 @@ def unit_set_status(
             field="status",
             current={"status": unit.status},
         )
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=unit,
+        object_label=audit.label(unit),
+        details={
+            "changes": {"status": [unit.status, status]},
+            **({"call": locked_call.number} if locked_call is not None else {}),
+        },
+    )
     unit.status = status
     unit.status_changed_at = now
     unit.save(update_fields=["status", "status_changed_at"])
@@ -791,6 +895,7 @@ def unit_set_status(
     return unit
 
 
+@transaction.atomic
 def unit_create(
     *,
     agency: Agency,
@@ -798,6 +903,7 @@ def unit_create(
     kind: str = "patrol",
     home_area: str = "",
     users: Iterable[Any] = (),
+    actor: Any = None,
 ) -> Unit:
     """Create a unit for an agency."""
     call_sign = (call_sign or "").strip().upper()
@@ -812,8 +918,16 @@ def unit_create(
         home_area=home_area[:64],
         status_changed_at=timezone.now(),
     )
+    users = list(users)
     if users:
         unit.users.add(*users)
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=unit,
+        object_label=audit.label(unit),
+        details={"kind": kind, "users": sorted(u.pk for u in users)},
+    )
     return unit
 
 
@@ -837,6 +951,10 @@ def unit_positions_record(
 
     Returns counts of fixes ``stored`` and ``duplicates`` (already stored).
     """
+    # Not audited, on purpose: every signed-in device posts a batch every few seconds, so even
+    # one event per batch would outnumber all other events and hold the chain lock (serialising
+    # every audited write) at that rate. The fixes themselves are the record: attributed to the
+    # unit, timestamped, append-only per fix time, and readable only under the AVL category.
     rows: list[UnitPosition] = []
     for i, fix in enumerate(positions):
         if i >= MAX_POSITIONS_PER_BATCH:
@@ -945,7 +1063,7 @@ def observation_create(
     location = location_resolve(address=address, latitude=lat, longitude=lon) if address else None
     if lat is None and location is not None:
         lat, lon = location.latitude, location.longitude
-    return FieldObservation.objects.create(
+    observation = FieldObservation.objects.create(
         agency=agency,
         observed_at=observed,
         location=location,
@@ -958,6 +1076,18 @@ def observation_create(
         longitude=lon,
         **h3_cells(lat, lon),
     )
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=observation,
+        object_label=audit.label(observation),
+        details={
+            "category": category,
+            "sensitivity": sensitivity,
+            **({"call": call.number} if call is not None else {}),
+        },
+    )
+    return observation
 
 
 @transaction.atomic
@@ -970,6 +1100,7 @@ def person_need_to_know_set(*, actor: Any, person: Person, group_ids: Any) -> Pe
     return person
 
 
+@transaction.atomic
 def person_create(
     *,
     agency: Agency,
@@ -980,6 +1111,7 @@ def person_create(
     sex: str = "",
     description: str = "",
     sensitivity: int = Sensitivity.RESTRICTED,
+    actor: Any = None,
 ) -> Person:
     """Record a person known to an agency."""
     last_name = (last_name or "").strip()
@@ -999,7 +1131,7 @@ def person_create(
         raise DomainError("Date of birth is in the future.", field="date_of_birth")
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
-    return Person.objects.create(
+    person = Person.objects.create(
         agency=agency,
         last_name=last_name,
         first_name=(first_name or "").strip(),
@@ -1010,8 +1142,17 @@ def person_create(
         description=_check_text(description, "description", 5_000),
         sensitivity=sensitivity,
     )
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=person,
+        object_label=audit.label(person),
+        details={"sensitivity": sensitivity},
+    )
+    return person
 
 
+@transaction.atomic
 def vehicle_get_or_create(
     *,
     agency: Agency,
@@ -1023,6 +1164,7 @@ def vehicle_get_or_create(
     year: int | None = None,
     description: str = "",
     sensitivity: int = Sensitivity.RESTRICTED,
+    actor: Any = None,
 ) -> tuple[Vehicle, bool]:
     """Return the agency's vehicle with this plate and state (normalised), creating it if new."""
     norm_plate, norm_state = normalize_plate(plate), normalize_state(plate_state)
@@ -1052,14 +1194,25 @@ def vehicle_get_or_create(
     if norm_plate:
         try:
             with transaction.atomic():
-                return Vehicle.objects.get_or_create(
+                vehicle, created = Vehicle.objects.get_or_create(
                     agency=agency, plate=norm_plate, plate_state=norm_state, defaults=fields
                 )
         except IntegrityError:
             return Vehicle.objects.get(
                 agency=agency, plate=norm_plate, plate_state=norm_state
             ), False
-    return Vehicle.objects.create(agency=agency, **fields), True
+    else:
+        vehicle, created = Vehicle.objects.create(agency=agency, **fields), True
+    if created:
+        # Finding one already on record changes nothing, so only a new record is an event.
+        audit.record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=vehicle,
+            object_label=audit.label(vehicle),
+            details={"sensitivity": sensitivity},
+        )
+    return vehicle, created
 
 
 @transaction.atomic
@@ -1113,6 +1266,24 @@ def involvement_create(
         )
         _bump(call, [])
         realtime.publish_call("call_updated", call)
+    # Linking a person or vehicle to an incident is a combination (DPA 2018 s.62(1)(e)).
+    # After the call lock, as in call_update: row locks first, then the chain lock, never the
+    # reverse (two writers taking them in opposite orders would deadlock on PostgreSQL).
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=involvement,
+        object_label=audit.label(involvement),
+        agency_id=incident_agency,
+        details={
+            "combination": True,
+            "role": role,
+            "person": person.pk if person else None,
+            "vehicle": vehicle.pk if vehicle else None,
+            "call": call.pk if call else None,
+            "observation": observation.pk if observation else None,
+        },
+    )
     return involvement
 
 

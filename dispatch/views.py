@@ -80,11 +80,9 @@ def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     call = selectors.call_detail(user=request.user, call_id=call_id)
-    return render(
-        request,
-        "dispatch/call_detail.html",
-        {"call": call, "show_caller": can_see_caller_identity(request.user)},
-    )
+    show_caller = can_see_caller_identity(request.user)
+    selectors.record_caller_view(request.user, call, shown=show_caller)
+    return render(request, "dispatch/call_detail.html", {"call": call, "show_caller": show_caller})
 
 
 # --- dispatcher console ----------------------------------------------------------------
@@ -249,10 +247,13 @@ def console_call(request: HttpRequest, call_id: int) -> JsonResponse:
     except NotFoundError:
         return JsonResponse({"detail": "Not found."}, status=404)
     call = selectors.call_detail(user=request.user, call_id=call_id)
+    show_caller = can_see_caller_identity(request.user)
+    # The panel re-reads the call after every live update: one event per 5 minutes, not per redraw.
+    selectors.record_caller_view(request.user, call, shown=show_caller, repeat_after=300)
     return JsonResponse(
         board.call_detail(
             call,
-            show_caller=can_see_caller_identity(request.user),
+            show_caller=show_caller,
             involvements=_involvements_for(request, call_id),
         )
     )
@@ -397,6 +398,7 @@ def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, st
             plate=values["plate"],
             plate_state=values["plate_state"],
             description=values["vehicle_description"],
+            actor=request.user,
         )
         services.involvement_create(
             actor=request.user, role="subject", vehicle=vehicle, observation=observation
@@ -409,6 +411,7 @@ def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, st
             last_name=values["person_last_name"] or "UNKNOWN",
             first_name=values["person_first_name"],
             description=values["person_description"],
+            actor=request.user,
         )
         services.involvement_create(
             actor=request.user, role="subject", person=person, observation=observation

@@ -21,7 +21,7 @@ import ipaddress
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -204,14 +204,39 @@ def _user_agent(request: HttpRequest) -> str:
     return _text(request.META.get("HTTP_USER_AGENT", ""), MAX_USER_AGENT)
 
 
-def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """``{field: [before, after]}`` for each field whose value differs (missing counts as None)."""
+REDACTED = "[redacted]"
+
+
+def changed_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, redact: Collection[str] = ()
+) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for each field whose value differs (missing counts as None).
+
+    Fields named in ``redact`` are listed with ``[redacted]`` for both values: the trail is read
+    by auditors, whose role may not see record content (free text, identity, places), so it
+    says *that* such a field changed and the record's own history keeps the values.
+    """
     changes: dict[str, list[Any]] = {}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
         if old != new:
-            changes[name] = [_json_value(old), _json_value(new)]
+            if name in redact:
+                changes[name] = [REDACTED, REDACTED]
+            else:
+                changes[name] = [_json_value(old), _json_value(new)]
     return changes
+
+
+def label(obj: Any) -> str:
+    """A label that names a record without its content: ``call 2026-000042``, ``person #7``.
+
+    ``str(obj)`` of a person, vehicle, note or unit is a name, a plate, text or a call sign;
+    auditors read the whole trail but may not read those records (authorization matrix), so
+    events about them carry this label instead.
+    """
+    number = getattr(obj, "number", None)
+    name = obj._meta.verbose_name
+    return f"{name} {number}" if isinstance(number, str) and number else f"{name} #{obj.pk}"
 
 
 # --- appending -------------------------------------------------------------------------------
@@ -421,3 +446,50 @@ def on_user_logged_out(sender: Any, request: HttpRequest | None, user: Any, **kw
     """A sign-out; nothing to record when nobody was signed in."""
     if user is not None and getattr(user, "is_authenticated", False):
         record(action=AuditAction.LOGOUT, actor=user, request=request)
+
+
+# --- consultations of sensitive records ------------------------------------------------------
+
+# Categories whose every detail read is a consultation to log (DPA 2018 s.62), whatever the
+# record's level: any person record, caller identity, and findings about a person or vehicle.
+ALWAYS_LOGGED_VIEWS = frozenset({"person", "caller_identity", "finding"})
+# Anything else (vehicles) is logged from this level up.
+SENSITIVE_VIEW_LEVEL = 2  # Sensitivity.RESTRICTED
+
+
+def record_view(
+    user: Any,
+    obj: Any,
+    *,
+    category: str,
+    sensitivity: int | None = None,
+    details: Mapping[str, Any] | None = None,
+    repeat_after: int | None = None,
+) -> AuditEvent | None:
+    """Log that ``user`` consulted ``obj`` when it is a sensitive record; ``None`` when not logged.
+
+    Called by detail endpoints and pages (never lists: a list names records, a detail shows
+    them), after the access check passed. ``repeat_after`` (seconds) is for views that refresh
+    themselves (the console's call panel re-reads after every live update): one event per user
+    and record in that window, remembered in the cache, so the trail records the consultation
+    and not each redraw.
+    """
+    if category not in ALWAYS_LOGGED_VIEWS and (sensitivity or 0) < SENSITIVE_VIEW_LEVEL:
+        return None
+    if repeat_after:
+        from django.core.cache import cache
+
+        key = f"beacon:audit:view:{getattr(user, 'pk', '')}:{category}:{obj._meta.label_lower}:{obj.pk}"
+        if not cache.add(key, 1, timeout=repeat_after):
+            return None
+    return record(
+        action=AuditAction.VIEW,
+        actor=user,
+        obj=obj,
+        object_label=label(obj),
+        details={
+            "category": category,
+            **({"sensitivity": int(sensitivity)} if sensitivity is not None else {}),
+            **dict(details or {}),
+        },
+    )

@@ -7,7 +7,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from dispatch.permissions import calls_visible_to, observations_visible_to
-from intelligence.choices import FindingStatus
+from governance import audit
+from governance.choices import Category
+from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import (
     AnalysisRun,
     Finding,
@@ -149,3 +151,18 @@ def run_queryset(*, user: Any) -> QuerySet[AnalysisRun]:
 def finding_outcomes(*, finding: Finding) -> QuerySet[FindingOutcome]:
     """A finding's outcome evaluations, newest first (the caller has checked the finding)."""
     return finding.outcomes.select_related("evaluated_by").order_by("-evaluated_at", "-pk")
+
+
+def record_finding_view(user: Any, finding: Finding) -> None:
+    """Log a read of a finding about a person or vehicle (entity findings); places are not logged.
+
+    A recurring-entity finding names who or what recurs, so opening one consults a personal
+    record (DPA 2018 s.62); hotspots, trends and other place or time patterns do not.
+    """
+    if finding.kind == FindingKind.ENTITY:
+        audit.record_view(
+            user,
+            finding,
+            category=Category.FINDING,
+            details={"kind": finding.kind},
+        )

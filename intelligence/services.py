@@ -281,6 +281,15 @@ def analysis_execute(
             run.finished_at = timezone.now()
             run.duration_ms = int((time.perf_counter() - started) * 1000)
             run.save()
+            # One summary event per run, never one per finding: a run may write thousands, and
+            # each event takes the chain lock. The run row names every finding it touched.
+            audit.record(
+                action=AuditAction.CREATE,
+                obj=run,
+                object_label=f"{kind} analysis run #{run.pk}",
+                actor_username="system:analysis",
+                details={"kind": kind, "as_of": as_of, "counts": run.counts},
+            )
     except BaseException as error:
         _run_fail(run, started, error)
         # After the failure is recorded (autocommit, or the caller's commit): dashboards say so.
@@ -399,15 +408,36 @@ def outcome_evaluate(
         "evaluated_by": actor,
     }
     if actor is not None:
-        return FindingOutcome.objects.create(**values)
+        with transaction.atomic():
+            return _outcome_create(values, actor)
     try:
         with transaction.atomic():
-            return FindingOutcome.objects.create(**values)
+            return _outcome_create(values, actor)
     except IntegrityError:
         # Another scheduled pass recorded this period first: theirs stands.
         return FindingOutcome.objects.get(
             finding=finding, period_start=start, evaluated_by__isnull=True
         )
+
+
+def _outcome_create(values: dict[str, Any], actor: Any | None) -> FindingOutcome:
+    """Store an outcome evaluation with its audit event (the caller's transaction)."""
+    outcome = FindingOutcome.objects.create(**values)
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        actor_username="" if actor is not None else "system:outcomes",
+        obj=outcome,
+        object_label=audit.label(outcome),
+        agency_id=values["finding"].agency_id,
+        details={
+            "finding": values["finding"].pk,
+            "period_start": values["period_start"],
+            "period_end": values["period_end"],
+            "verdict": values["verdict"],
+        },
+    )
+    return outcome
 
 
 def _check_aware(value: Any, field: str) -> dt.datetime:

@@ -138,6 +138,9 @@ def finding_page(request: HttpRequest, finding_id: int) -> HttpResponse:
     """One finding: explanation, statistics, evidence, map, charts, history and the review forms."""
     _require_view(request)
     finding = _finding_or_404(request, finding_id)
+    if request.method == "GET":
+        # A decision's POST redirects here, so each showing is logged once.
+        selectors.record_finding_view(request.user, finding)
     errors: dict[str, list[str]] = {}
     values = {"decision": "", "rationale": ""}
     status = 200

@@ -23,8 +23,9 @@ from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from dispatch.geo import valid_point
 from dispatch.models import FieldObservation, Unit
 from dispatch.permissions import observations_visible_to
+from governance import audit
 from governance.access import can, may_write_agency, user_agency_id
-from governance.choices import Action, Category
+from governance.choices import Action, AuditAction, Category
 from governance.models import Agency, Membership
 from intelligence import services as intelligence_services
 from intelligence.choices import FindingStatus
@@ -276,7 +277,23 @@ def _transition(
                 at=now,
                 note=note,
             )
-            return Assignment.objects.get(pk=assignment_id)
+            assignment = Assignment.objects.select_related(
+                "assignee_unit", "assignee_user", "assignee_shift"
+            ).get(pk=assignment_id)
+            issuing = to == S.ISSUED
+            audit.record(
+                action=AuditAction.ASSIGNMENT_ISSUE if issuing else AuditAction.CHANGE,
+                actor=actor,
+                actor_username="" if _actor(actor) else "system:tasking",
+                obj=assignment,
+                object_label=audit.label(assignment),
+                justification=note,
+                details={
+                    "changes": {"status": [seen["status"], to]},
+                    **_assignee_details(assignment),
+                },
+            )
+            return assignment
     current = _current(assignment_id)
     label = S(current["status"]).label.lower() if current else "gone"
     raise ConflictError(
@@ -286,6 +303,36 @@ def _transition(
 
 def _actor(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) else None
+
+
+def _assignee_details(assignment: Assignment) -> dict[str, Any]:
+    """Who the assignment goes to, for its audit events.
+
+    A user is named by username (auditors may read user accounts); a unit or shift by id, since
+    call signs and shift names belong to categories the auditor's role may not read.
+    """
+    if assignment.assignee_user_id:
+        kind, label = "user", assignment.assignee_user.get_username()
+    else:
+        kind = "unit" if assignment.assignee_unit_id else "shift"
+        label = f"{kind} #{getattr(assignment, f'assignee_{kind}_id')}"
+    return {
+        "assignee": label,
+        "assignee_type": kind,
+        "assignee_id": getattr(assignment, f"assignee_{kind}_id"),
+        "finding": assignment.finding_id,
+    }
+
+
+def _recipients(assignment: Assignment) -> list[str]:
+    """Usernames of the people whose devices receive the assignment (who was given the data)."""
+    if assignment.assignee_user_id:
+        return [assignment.assignee_user.get_username()]
+    if assignment.assignee_unit_id:
+        readers = assignment.assignee_unit.users.filter(is_active=True)
+    else:
+        readers = selectors.shift_readers(assignment.assignee_shift)
+    return sorted(readers.values_list(get_user_model().USERNAME_FIELD, flat=True))
 
 
 def _require_tasker(actor: Any, agency_id: int) -> None:
@@ -358,6 +405,13 @@ def assignment_create(
         at=timezone.now(),
         note="manual" if finding is None else f"from finding {finding.pk}",
     )
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        obj=assignment,
+        object_label=audit.label(assignment),
+        details={"kind": kind, "priority": priority, **_assignee_details(assignment)},
+    )
     realtime.publish_assignment("assignment.created", assignment)
     if issue:
         return assignment_issue(assignment_id=assignment.pk, actor=actor)
@@ -370,6 +424,20 @@ def assignment_issue(*, assignment_id: int, actor: Any) -> Assignment:
     _require_tasker(actor, _agency_of(assignment_id))
     assignment = _transition(
         assignment_id=assignment_id, actor=actor, to=S.ISSUED, allowed_from=ISSUE_FROM, verb="issue"
+    )
+    # Issuing delivers the briefing (intelligence from the finding) to the assignee's devices:
+    # a dissemination, logged once per issue with its recipient and purpose (28 CFR 23.20(f)).
+    audit.record(
+        action=AuditAction.DISSEMINATE,
+        actor=actor,
+        obj=assignment,
+        object_label=audit.label(assignment),
+        details={
+            "purpose": "assignment",
+            **_assignee_details(assignment),
+            "recipient": _assignee_details(assignment)["assignee"],
+            "recipient_users": _recipients(assignment),
+        },
     )
     realtime.publish_assignment("assignment.issued", assignment)
     return assignment
@@ -513,6 +581,20 @@ def assignment_report(
                         finding_id=assignment.finding_id,
                         observation_ids=[o.pk for o in observations],
                     )
+            audit.record(
+                action=AuditAction.CREATE,
+                actor=actor,
+                obj=report,
+                object_label=audit.label(report),
+                agency_id=assignment.agency_id,
+                details={
+                    "assignment": assignment.pk,
+                    "contacts_made": contacts_made,
+                    "observations": [o.pk for o in observations],
+                    # Observations added to the finding's evidence: a combination.
+                    **({"finding": assignment.finding_id} if observations else {}),
+                },
+            )
     except IntegrityError:
         # A concurrent retry of the same report won the unique client_ref: return that one.
         return AssignmentReport.objects.get(assignment=assignment, client_ref=client_ref)

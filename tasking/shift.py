@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 
 from beacon_core.errors import DomainError
+from governance import audit
 from governance.access import user_agency_id
+from governance.choices import AuditAction
 from intelligence.choices import FindingKind, FindingStatus
 from intelligence.models import Finding, FindingOutcome
 from intelligence.permissions import findings_visible_to
@@ -177,3 +179,30 @@ def shift_briefing(*, user: Any, shift: ShiftPeriod, now: dt.datetime) -> dict[s
         "assignments": _assignments(user, agency_id, shift),
         "outcomes": _outcomes(user, agency_id, now),
     }
+
+
+def record_briefing_shown(*, user: Any, shift: ShiftPeriod, data: Mapping[str, Any]) -> None:
+    """Log one rendering of the shift briefing as a dissemination to its reader (28 CFR 23.20(f)).
+
+    One event per page, naming what it showed (assignment and finding ids), not one per item;
+    a briefing that showed nothing disseminated nothing and is not logged.
+    """
+    assignments = [row["a"] for row in data["assignments"]]
+    findings = {row["finding"].pk for row in data["priorities"]}
+    findings |= {a.finding_id for a in assignments if a.finding_id is not None}
+    findings |= {outcome.finding_id for outcome in data["outcomes"]}
+    if not (assignments or findings):
+        return
+    audit.record(
+        action=AuditAction.DISSEMINATE,
+        actor=user,
+        object_type="tasking.briefing",
+        object_label=f"Shift briefing {shift.date} {shift.start_time:%H:%M}-{shift.end_time:%H:%M}",
+        details={
+            "recipient": user.get_username(),
+            "purpose": "shift briefing",
+            "shift": {"start": shift.start, "end": shift.end, "time_zone": shift.time_zone},
+            "assignments": [a.pk for a in assignments],
+            "findings": sorted(findings),
+        },
+    )

@@ -141,6 +141,7 @@ def briefing_page(request: HttpRequest) -> HttpResponse:
         errors = exc.errors
         chosen = shift.default_shift(now, zone)
     data = shift.shift_briefing(user=request.user, shift=chosen, now=now)
+    shift.record_briefing_shown(user=request.user, shift=chosen, data=data)
     areas_json = [{"id": row["a"].pk, **row["shapes"]} for row in data["assignments"]]
     context = {
         "shift": chosen,

@@ -60,6 +60,7 @@ from dispatch.permissions import (
     access_unit_status_write,
     access_vehicle,
     calls_visible_to,
+    can_see_caller_identity,
     locations_visible_to,
     observations_visible_to,
     persons_visible_to,
@@ -67,6 +68,7 @@ from dispatch.permissions import (
     redact_call_events,
     vehicles_visible_to,
 )
+from governance import audit
 from governance.access import can, max_sensitivity, user_agency_id
 from governance.choices import Action, Category, Sensitivity
 from governance.models import Agency
@@ -168,6 +170,9 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """A call the user may see, with its timeline and assignments."""
         call = access_call(request.user, pk)
+        selectors.record_caller_view(
+            request.user, call, shown=can_see_caller_identity(request.user)
+        )
         return Response(self._detail(call.pk))
 
     @extend_schema(
@@ -560,8 +565,12 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
         return persons_visible_to(self.request.user).prefetch_related("need_to_know")
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        """A person the user may see."""
-        return Response(self.get_serializer(access_person(request.user, pk)).data)
+        """A person the user may see; every such read is logged (a consultation, DPA 2018 s.62)."""
+        person = access_person(request.user, pk)
+        audit.record_view(
+            request.user, person, category=Category.PERSON, sensitivity=person.sensitivity
+        )
+        return Response(self.get_serializer(person).data)
 
     @extend_schema(
         summary="Limit a person to need-to-know groups (an empty list lifts the limit)",
@@ -587,7 +596,7 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
         data = dict(validated(s.PersonInput, request.data))
         data.setdefault("sensitivity", Sensitivity.RESTRICTED)
         check_clearance(request.user, Category.PERSON, data["sensitivity"])
-        person = services.person_create(agency=agency, **data)
+        person = services.person_create(agency=agency, actor=request.user, **data)
         return Response(self.get_serializer(person).data, status=http_status.HTTP_201_CREATED)
 
 
@@ -608,8 +617,12 @@ class VehicleViewSet(mixins.ListModelMixin, DispatchViewSet):
         return vehicles_visible_to(self.request.user)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        """A vehicle the user may see."""
-        return Response(self.get_serializer(access_vehicle(request.user, pk)).data)
+        """A vehicle the user may see; reads of restricted and confidential ones are logged."""
+        vehicle = access_vehicle(request.user, pk)
+        audit.record_view(
+            request.user, vehicle, category=Category.VEHICLE, sensitivity=vehicle.sensitivity
+        )
+        return Response(self.get_serializer(vehicle).data)
 
     @extend_schema(
         summary="Find or record a vehicle by plate",
@@ -625,7 +638,7 @@ class VehicleViewSet(mixins.ListModelMixin, DispatchViewSet):
         data = dict(validated(s.VehicleInput, request.data))
         data.setdefault("sensitivity", Sensitivity.RESTRICTED)
         check_clearance(request.user, Category.VEHICLE, data["sensitivity"])
-        vehicle, created = services.vehicle_get_or_create(agency=agency, **data)
+        vehicle, created = services.vehicle_get_or_create(agency=agency, actor=request.user, **data)
         if not created and not vehicles_visible_to(request.user).filter(pk=vehicle.pk).exists():
             # The plate is on record above the user's level: never hand that record back.
             raise PermissionDenied("You may not record this vehicle; ask a supervisor.")

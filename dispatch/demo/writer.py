@@ -51,7 +51,8 @@ from dispatch.models import (
     Unit,
     Vehicle,
 )
-from governance.choices import Category
+from governance import audit
+from governance.choices import AuditAction, Category
 from governance.models import Agency, AgencyShare
 from governance.services import agency_get_or_create_default, roles_ensure, user_create
 
@@ -769,4 +770,12 @@ def demo_remove(plan: DemoPlan) -> dict[str, int]:
         )
         counter.last = int(top.split("-", 1)[1]) if top else 0
         counter.save(update_fields=["last"])
+    # Erasure is logged (DPA 2018 s.62): one summary event with the counts, not one per row.
+    audit.record(
+        action=AuditAction.DELETE,
+        actor_username="system:seed_demo",
+        object_type="dispatch.demo",
+        object_label="Demo data reset",
+        details={"removed": removed},
+    )
     return removed

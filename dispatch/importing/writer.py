@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connections, router, transaction
@@ -41,6 +42,8 @@ from dispatch.importing.profiles import ImportRow, Profile, Rejection
 from dispatch.importing.reader import RawRow
 from dispatch.models import Call, CallType, Disposition, Location
 from dispatch.services import call_numbers_allocate
+from governance import audit
+from governance.choices import AuditAction
 from governance.models import Agency
 
 DEFAULT_BATCH_SIZE = 5_000
@@ -423,6 +426,8 @@ def calls_import(
     on_reject: RejectSink,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    source: str = "",
+    actor: Any = None,
 ) -> ImportStats:
     """Import parsed CSV rows as closed historical calls of ``agency``; return the counts.
 
@@ -433,7 +438,7 @@ def calls_import(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1.")
     with _bulk_session():
-        return _import(
+        stats = _import(
             agency=agency,
             profile=profile,
             rows=rows,
@@ -441,6 +446,31 @@ def calls_import(
             batch_size=batch_size,
             progress=progress,
         )
+    # One summary event per import, never one per row: the chain lock would serialise a
+    # million-row import behind a million appends. Written after the last batch commits (batches
+    # commit one by one), so an import that crashes part-way leaves its calls without this event;
+    # they still carry ``external_id`` and no ``created_by``, which marks them as imported.
+    audit.record(
+        action=AuditAction.CREATE,
+        actor=actor,
+        actor_username="" if actor is not None else "system:import_calls",
+        object_type="dispatch.call",
+        object_label=f"CSV import {source}"[:200].strip(),
+        agency_id=agency.pk,
+        details={
+            "import": True,
+            "source": source,
+            "profile": getattr(profile, "name", type(profile).__name__),
+            "read": stats.read,
+            "imported": stats.imported,
+            "skipped": stats.skipped,
+            "rejected": stats.rejected,
+            "locations_created": stats.locations_created,
+            "call_types_created": stats.call_types_created,
+            "dispositions_created": stats.dispositions_created,
+        },
+    )
+    return stats
 
 
 SQLITE_IMPORT_CACHE_KIB = 65_536

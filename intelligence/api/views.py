@@ -76,6 +76,7 @@ class FindingViewSet(mixins.ListModelMixin, IntelligenceViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """A finding the user may see (others are 404, like missing ones)."""
         finding = access_finding(request.user, pk)
+        selectors.record_finding_view(request.user, finding)
         return Response(selectors.finding_detail_dict(user=request.user, finding=finding))
 
     @extend_schema(

@@ -144,6 +144,7 @@ class Command(BaseCommand):
                         on_reject=rejects,
                         batch_size=options["batch_size"],
                         progress=bar.update,
+                        source=path.name,
                     )
                 finally:
                     rejects.close()
