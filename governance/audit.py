@@ -283,7 +283,8 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
-        object_label = object_label or str(obj)
+        # Never str(obj) by default: for persons, vehicles and notes that is their content.
+        object_label = object_label or label(obj)
         if agency_id is None:
             agency_id = getattr(obj, "agency_id", None)
     is_user = actor is not None and getattr(actor, "is_authenticated", False)

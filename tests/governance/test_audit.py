@@ -47,7 +47,7 @@ def test_an_object_fills_type_id_label_and_agency(cast, agency) -> None:  # type
     assert (event.object_type, event.object_id, event.object_label, event.agency_id) == (
         "governance.agency",
         str(agency.pk),
-        str(agency),
+        f"agency #{agency.pk}",  # a neutral label by default, never str(obj) (content)
         agency.pk,
     )
     assert event.actor_username == "admin1" and event.actor_id == cast["admin"].pk
