@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlencode
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.module_loading import module_has_submodule
+from django.views.decorators.cache import never_cache
 
 from governance.access import can, has_role, max_sensitivity, visible_agency_ids
 from governance.choices import Action, Role
@@ -28,6 +35,18 @@ class BeaconAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user
         return bool(user.is_active and (user.is_superuser or has_role(user, Role.ADMIN)))
+
+    @method_decorator(never_cache)
+    @method_decorator(login_not_required)
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        # The admin's own form signs in with the password alone and would skip the second factor
+        # (governance.login_views); everyone signs in on Beacon's page. A signed-in person without
+        # admin rights still gets the admin's "not authorised" page on GET.
+        if request.method == "POST" or not request.user.is_authenticated:
+            target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index")
+            return redirect(f"{reverse('login')}?{urlencode({REDIRECT_FIELD_NAME: target})}")
+        response: HttpResponse = super().login(request, extra_context)
+        return response
 
     def get_urls(self) -> list[Any]:
         # Registration must happen before the model URLs are built. Django's

@@ -180,6 +180,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Every password sign-in goes through the lockout (governance.login_security, CJIS 5.5.3).
+AUTHENTICATION_BACKENDS = ["governance.auth_backends.LockoutBackend"]
+# This many failed sign-ins for one username within the window lock it for BEACON_LOCKOUT_MINUTES
+# (CJIS: at most 5 consecutive failures, locked at least 10 minutes). Unknown usernames lock too.
+BEACON_LOCKOUT_THRESHOLD = env.int("BEACON_LOCKOUT_THRESHOLD", default=5)
+BEACON_LOCKOUT_MINUTES = env.int("BEACON_LOCKOUT_MINUTES", default=10)
+BEACON_LOCKOUT_WINDOW_MINUTES = env.int("BEACON_LOCKOUT_WINDOW_MINUTES", default=60)
+# One client address trying many usernames. Much higher than the per-name threshold: a station
+# behind one NAT address must not lock every colleague out after a few typos. 0 turns it off.
+BEACON_LOCKOUT_IP_THRESHOLD = env.int("BEACON_LOCKOUT_IP_THRESHOLD", default=50)
+
 # A session unused this long ends (CJIS 5.5.5 asks for at most 30 minutes).
 BEACON_IDLE_TIMEOUT_MINUTES = env.int("BEACON_IDLE_TIMEOUT_MINUTES", default=30)
 

@@ -428,8 +428,11 @@ def _check_row(row: Mapping[str, Any], expected_seq: int, expected_prev: str) ->
 
 
 def on_user_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """A successful sign-in (CJIS 5.4.1.1: successful log-on attempts)."""
-    record(action=AuditAction.LOGIN, actor=user, request=request)
+    """A successful sign-in (CJIS 5.4.1.1: successful log-on attempts), naming the factors
+    when the sign-in page passed a second one (``governance.login_views``)."""
+    factors = getattr(request, "beacon_login_factors", None)
+    details = {"factors": factors} if factors else None
+    record(action=AuditAction.LOGIN, actor=user, request=request, details=details)
 
 
 def on_user_login_failed(

@@ -68,3 +68,6 @@ class AuditAction(models.TextChoices):
     FINDING_DECISION = "finding_decision", "Finding decision"
     ASSIGNMENT_ISSUE = "assignment_issue", "Assignment issued"
     RETENTION_PURGE = "retention_purge", "Retention purge"
+    LOGIN_LOCKED = "login_locked", "Sign-in locked"
+    LOGIN_UNLOCKED = "login_unlocked", "Sign-in unlocked"
+    TWO_FACTOR_CHANGE = "two_factor_change", "Two-factor change"

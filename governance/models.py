@@ -252,3 +252,61 @@ class NeedToKnowGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- sign-in security --------------------------------------------------------------------------
+
+
+class LoginThrottle(models.Model):
+    """Failed sign-ins counted against one username or one client address, and its lock.
+
+    ``key`` is ``"user:<username, lower case>"`` or ``"ip:<address>"``; the username need not
+    exist, so an unknown name locks exactly like a real one and the answer tells nobody which.
+    Written only by ``governance.login_security`` under a row lock.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["locked_until"], name="loginthrottle_locked")]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures} failure(s)"
+
+
+class TotpDevice(models.Model):
+    """A person's authenticator app (RFC 6238 TOTP); usable once ``confirmed_at`` is set."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="totp_device"
+    )
+    secret = models.CharField(max_length=64, help_text="Base32, as shown to the person once.")
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The 30-second step of the last code accepted: that code and any older one are refused,
+    # so a code read over someone's shoulder cannot be used a second time.
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed_at else "unconfirmed"
+        return f"TOTP for {self.user_id} ({state})"
+
+
+class RoleLoginPolicy(models.Model):
+    """Whether holders of ``role`` must pass a second factor (TOTP) to sign in."""
+
+    role = models.CharField(max_length=32, choices=Role.choices, unique=True)
+    require_totp = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["role"]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {'TOTP required' if self.require_totp else 'password only'}"

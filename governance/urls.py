@@ -1,11 +1,14 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from governance import access_views, views
+from governance import access_views, login_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", login_not_required(views.LoginView.as_view()), name="login"),
+    path("login/", login_not_required(login_views.LoginView.as_view()), name="login"),
+    path("login/verify/", login_views.login_verify, name="login-verify"),
+    path("login/enrol/", login_views.login_enrol, name="login-enrol"),
+    path("account/two-factor/", login_views.account_two_factor, name="account-two-factor"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("governance/audit/", views.audit_page, name="audit-trail"),
     path("governance/audit/export.csv", views.audit_export, name="audit-export"),
@@ -16,5 +19,17 @@ urlpatterns = [
         "governance/access/grants/<int:grant_id>/revoke/",
         access_views.user_grant_revoke,
         name="access-grant-revoke",
+    ),
+    path("governance/login-policy/", login_views.login_policy_page, name="login-policy"),
+    path("governance/login-policy/roles/", login_views.login_policy_save, name="login-policy-save"),
+    path(
+        "governance/login-policy/locks/<int:throttle_id>/unlock/",
+        login_views.login_lock_lift,
+        name="login-lock-lift",
+    ),
+    path(
+        "governance/login-policy/two-factor/<int:user_id>/reset/",
+        login_views.two_factor_reset,
+        name="two-factor-reset",
     ),
 ]

@@ -36,13 +36,6 @@ EXPORT_BATCH = 2_000
 AUDIT_TRAIL_TYPE = "governance.auditevent"
 
 
-class LoginView(auth_views.LoginView):
-    """The sign-in page."""
-
-    template_name = "governance/login.html"
-    redirect_authenticated_user = True
-
-
 class LogoutView(auth_views.LogoutView):
     """Sign out (POST only, as Django requires)."""
 

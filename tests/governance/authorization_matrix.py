@@ -81,6 +81,21 @@ PAGES: dict[str, Route] = {
         GET="login method method method method method method",
         POST="login login login login login login login",
     ),
+    # --- the second sign-in step: only a session with a right password and no code yet uses it;
+    # anyone else goes back to sign in (anonymous) or home (signed in)
+    "login-verify": route(
+        GET="login redirect redirect redirect redirect redirect redirect",
+        POST="login redirect redirect redirect redirect redirect redirect",
+    ),
+    "login-enrol": route(
+        GET="login redirect redirect redirect redirect redirect redirect",
+        POST="login redirect redirect redirect redirect redirect redirect",
+    ),
+    "account-two-factor": route(
+        GET="login ok ok ok ok ok ok",
+        POST="login invalid invalid invalid invalid invalid invalid",
+        note="everyone's own authenticator; an empty code is refused",
+    ),
     # --- the audit trail: the auditor's (view and export); refusals are audited too
     "audit-trail": route(
         GET="login denied denied denied denied denied ok",
@@ -103,6 +118,23 @@ PAGES: dict[str, Route] = {
         GET=LOGIN_405,
         POST="login denied denied denied denied redirect denied",
         note="the admin revokes a grant of their agency's user",
+    ),
+    # --- sign-in rules (admins: per-role TOTP, locks, lost authenticators; all audited)
+    "login-policy": route(GET="login denied denied denied denied ok denied", POST=LOGIN_405),
+    "login-policy-save": route(
+        GET=LOGIN_405, POST="login denied denied denied denied redirect denied"
+    ),
+    "login-lock-lift": route(
+        obj="lock",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied redirect denied",
+        note="the admin lifts the lock on their agency's user",
+    ),
+    "two-factor-reset": route(
+        obj="totp_user",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied redirect denied",
+        note="the admin resets their agency's user's authenticator",
     ),
     # --- dispatch pages: console needs call create + unit change; field staff go to /field/
     "console": route(
@@ -322,7 +354,10 @@ NOT_ADMIN = "login login login login login {} login"
 
 ADMIN_SITE: dict[str, Route] = {
     "admin:index": route(GET=NOT_ADMIN.format("ok")),
-    "admin:login": route(GET="ok ok ok ok ok redirect ok"),
+    "admin:login": route(
+        GET="login ok ok ok ok redirect ok",
+        note="anonymous people sign in on Beacon's page (the admin's form skips the second factor)",
+    ),
     "admin:logout": route(GET="login redirect redirect redirect redirect method redirect"),
     "admin:password_change": route(GET=NOT_ADMIN.format("ok")),
     "admin:password_change_done": route(GET=NOT_ADMIN.format("ok")),
@@ -419,6 +454,8 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("assignment", "other_unit"): frozenset({"supervisor", "analyst"}),
     ("shift", "other_agency"): frozenset(),
     ("grant", "other_agency"): frozenset(),
+    ("lock", "other_agency"): frozenset(),
+    ("totp_user", "other_agency"): frozenset(),
     # the admin's object pages: another agency's rows, and notes above the admin's level
     ("admin:dispatch_unit", "other_agency"): frozenset(),
     ("admin:dispatch_premisenote", "other_agency"): frozenset(),

@@ -396,3 +396,27 @@ def _newer_records(
 
         world.own["grant"] = grant(world.users["dispatcher"]).pk
         world.hidden["grant"] = {"other_agency": grant(n_disp).pk}
+    throttle_model = _model("governance.LoginThrottle")
+    if throttle_model is not None:
+
+        def lock(user: Any) -> Any:
+            return throttle_model.objects.create(
+                key=f"user:{user.username}",
+                failures=5,
+                first_failure_at=timezone.now(),
+                locked_until=timezone.now() + dt.timedelta(minutes=10),
+            )
+
+        world.own["lock"] = lock(world.users["dispatcher"]).pk
+        world.hidden["lock"] = {"other_agency": lock(n_disp).pk}
+    device_model = _model("governance.TotpDevice")
+    if device_model is not None:
+
+        def device(user: Any) -> Any:
+            now = timezone.now()
+            return device_model.objects.create(
+                user=user, secret="JBSWY3DPEHPK3PXP", created_at=now, confirmed_at=now
+            )
+
+        world.own["totp_user"] = device(world.users["dispatcher"]).user_id
+        world.hidden["totp_user"] = {"other_agency": device(n_disp).user_id}
