@@ -1,7 +1,20 @@
 """Reference data, units and locations editable by the admin role (gated by the access policy)."""
 
+from django import forms
+from django.contrib import admin
+
 from beacon_core.admin_site import CategoryAdmin, admin_site
-from dispatch.models import CallType, DispatchSettings, Disposition, Location, PremiseNote, Unit
+from dispatch import services
+from dispatch.choices import OBSERVATION_REQUIRABLE_FIELDS
+from dispatch.models import (
+    CallType,
+    DispatchSettings,
+    Disposition,
+    Location,
+    ObservationRequirement,
+    PremiseNote,
+    Unit,
+)
 from governance.choices import Category
 
 
@@ -102,3 +115,47 @@ class DispatchSettingsAdmin(CategoryAdmin):
 
 
 admin_site.register(DispatchSettings, DispatchSettingsAdmin)
+
+
+class ObservationRequirementForm(forms.ModelForm):
+    """Required fields as checkboxes: only names the filing service knows can be chosen."""
+
+    required_fields = forms.MultipleChoiceField(
+        choices=list(OBSERVATION_REQUIRABLE_FIELDS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What a card of this category must carry; checked on every filing "
+        "(API and phone form) from the next card on.",
+    )
+
+    class Meta:
+        model = ObservationRequirement
+        fields = ["category", "required_fields", "narrative_min_length"]
+
+
+class ObservationRequirementAdmin(CategoryAdmin):
+    """Per-category required fields of field observations; saved through the audited service."""
+
+    access_category = Category.REFERENCE_DATA
+    form = ObservationRequirementForm
+    list_display = ["category", "required_list", "narrative_min_length", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # One row per category: a category is chosen when the row is made, not moved later.
+        return ["category"] if obj is not None else []
+
+    @admin.display(description="Required")
+    def required_list(self, obj: ObservationRequirement) -> str:
+        return ", ".join(obj.required_fields) or "—"
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        saved = services.observation_requirement_set(
+            actor=request.user,
+            category=obj.category,
+            required_fields=form.cleaned_data.get("required_fields") or [],
+            narrative_min_length=obj.narrative_min_length,
+        )
+        obj.pk = saved.pk
+
+
+admin_site.register(ObservationRequirement, ObservationRequirementAdmin)

@@ -135,3 +135,26 @@ class InvolvementRole(models.TextChoices):
     ASSOCIATE = "associate", "Associate"
     OWNER = "owner", "Owner"
     DRIVER = "driver", "Driver"
+
+
+class CriminalActivity(models.TextChoices):
+    """The criminal activity an intelligence subject is reasonably suspected of (28 CFR 23.20(a))."""
+
+    DRUGS = "drugs", "Drugs"
+    VIOLENCE = "violence", "Violence against the person"
+    PROPERTY = "property", "Property crime (burglary, theft, criminal damage)"
+    WEAPONS = "weapons", "Weapons"
+    ORGANISED = "organised", "Gangs / organised crime"
+    FRAUD = "fraud", "Fraud and financial crime"
+    SEXUAL = "sexual", "Sexual offences"
+    TERRORISM = "terrorism", "Terrorism / violent extremism"
+    OTHER = "other", "Other criminal activity"
+
+
+# What an admin may require of an observation card, per category (ObservationRequirement).
+OBSERVATION_REQUIRABLE_FIELDS: dict[str, str] = {
+    "address": "a street address (a GPS point alone is not enough)",
+    "narrative": "a narrative",
+    "persons": "at least one person seen",
+    "vehicles": "at least one vehicle seen",
+}

@@ -6,12 +6,16 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length, Trim
+from django.db.models.lookups import GreaterThanOrEqual
 
 from dispatch.choices import (
+    OBSERVATION_REQUIRABLE_FIELDS,
     OPEN_CALL_STATUSES,
     CallEventKind,
     CallSource,
     CallStatus,
+    CriminalActivity,
     InvolvementRole,
     LocationKind,
     ObservationCategory,
@@ -21,6 +25,9 @@ from dispatch.choices import (
 )
 from governance.choices import Sensitivity
 from governance.models import Agency
+
+# Shortest reasons accepted where a justification is required (a few real words, not "x").
+MIN_JUSTIFICATION = 20
 
 LAT = [MinValueValidator(-90.0), MaxValueValidator(90.0)]
 LON = [MinValueValidator(-180.0), MaxValueValidator(180.0)]
@@ -369,10 +376,53 @@ class Person(models.Model):
         related_name="persons",
         help_text="When set, only members of these groups see the person (on top of roles).",
     )
+    # Collection standards (28 CFR 23.20(a)): a person is an intelligence subject only with a
+    # criminal-activity category and a written reasonable-suspicion justification.
+    intelligence_subject = models.BooleanField(default=False)
+    criminal_activity = models.CharField(
+        max_length=16, blank=True, default="", choices=CriminalActivity.choices
+    )
+    suspicion_justification = models.TextField(
+        blank=True,
+        default="",
+        help_text="Why the person is reasonably suspected of involvement in that activity.",
+    )
+    subject_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject_recorded_at = models.DateTimeField(null=True, blank=True)
+    # 28 CFR 23.20(b): political, religious or social views, associations or activities are kept
+    # only when directly related to criminal conduct, with the reason written down.
+    views_or_associations = models.TextField(blank=True, default="")
+    views_related_to_criminal_conduct = models.BooleanField(default=False)
+    views_justification = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(intelligence_subject=False)
+                | Q(
+                    ~Q(criminal_activity=""),
+                    GreaterThanOrEqual(Length(Trim("suspicion_justification")), MIN_JUSTIFICATION),
+                ),
+                name="person_subject_needs_suspicion",
+            ),
+            models.CheckConstraint(
+                condition=Q(criminal_activity="")
+                | Q(criminal_activity__in=CriminalActivity.values),
+                name="person_criminal_activity_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(views_or_associations="")
+                | Q(
+                    Q(views_related_to_criminal_conduct=True),
+                    GreaterThanOrEqual(Length(Trim("views_justification")), MIN_JUSTIFICATION),
+                ),
+                name="person_views_need_criminal_link",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.last_name}, {self.first_name}".strip(", ")
@@ -578,3 +628,42 @@ class DispatchSettings(models.Model):
                 for p in range(1, 6)
             },
         }
+
+
+class ObservationRequirement(models.Model):
+    """What an observation card of one category must carry, set by admins (enforced on filing)."""
+
+    category = models.CharField(max_length=24, unique=True, choices=ObservationCategory.choices)
+    required_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Any of: " + ", ".join(OBSERVATION_REQUIRABLE_FIELDS) + ".",
+    )
+    narrative_min_length = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(2_000)],
+        help_text="Shortest narrative accepted, in characters (0: no minimum).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category"]
+
+    def __str__(self) -> str:
+        return f"Requirements for {self.get_category_display()}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        fields = self.required_fields
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise ValidationError({"required_fields": "A list of field names."})
+        unknown = sorted(set(fields) - set(OBSERVATION_REQUIRABLE_FIELDS))
+        if unknown:
+            raise ValidationError(
+                {
+                    "required_fields": f"Unknown field(s): {', '.join(unknown)}; use "
+                    f"{', '.join(OBSERVATION_REQUIRABLE_FIELDS)}."
+                }
+            )
+        self.required_fields = [f for f in OBSERVATION_REQUIRABLE_FIELDS if f in fields]

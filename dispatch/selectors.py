@@ -118,3 +118,22 @@ def record_caller_view(
             details={"fields": present},
             repeat_after=repeat_after,
         )
+
+
+def observation_requirements() -> dict[str, dict[str, object]]:
+    """What each observation category requires (admin-set), for the phone form's hints."""
+    from dispatch.choices import OBSERVATION_REQUIRABLE_FIELDS
+    from dispatch.models import ObservationRequirement
+
+    return {
+        r.category: {
+            "fields": [f for f in r.required_fields if f in OBSERVATION_REQUIRABLE_FIELDS],
+            "labels": [
+                OBSERVATION_REQUIRABLE_FIELDS[f]
+                for f in r.required_fields
+                if f in OBSERVATION_REQUIRABLE_FIELDS
+            ],
+            "narrative_min_length": r.narrative_min_length,
+        }
+        for r in ObservationRequirement.objects.all()
+    }

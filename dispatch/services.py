@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -31,12 +31,14 @@ from dispatch.choices import (
     CALL_STATUS_TIMESTAMP,
     CALL_TRANSITIONS,
     COMMITTED_UNIT_STATUSES,
+    OBSERVATION_REQUIRABLE_FIELDS,
     OPEN_CALL_STATUSES,
     TERMINAL_CALL_STATUSES,
     UNIT_TRANSITIONS,
     CallEventKind,
     CallSource,
     CallStatus,
+    CriminalActivity,
     InvolvementRole,
     ObservationCategory,
     PremiseNoteKind,
@@ -44,6 +46,7 @@ from dispatch.choices import (
 )
 from dispatch.geo import h3_cells, valid_point
 from dispatch.models import (
+    MIN_JUSTIFICATION,
     Call,
     CallAssignment,
     CallEvent,
@@ -53,6 +56,7 @@ from dispatch.models import (
     FieldObservation,
     Involvement,
     Location,
+    ObservationRequirement,
     Person,
     PremiseNote,
     Unit,
@@ -65,6 +69,7 @@ from governance.choices import AuditAction, Sensitivity
 from governance.models import Agency
 
 MAX_NARRATIVE = 20_000
+MAX_JUSTIFICATION = 5_000
 MAX_POSITIONS_PER_BATCH = 1_000
 CALLER_FIELDS = ("caller_name", "caller_phone")
 # Call fields whose values an audit event names but does not copy (see call_update).
@@ -1025,6 +1030,39 @@ def unit_positions_record(
 # --- observations, persons, vehicles ----------------------------------------------------
 
 
+def observation_requirements_check(
+    *,
+    category: str,
+    address: str = "",
+    narrative: str = "",
+    persons: int = 0,
+    vehicles: int = 0,
+) -> None:
+    """Refuse a card missing what the admins require for its category, naming each field.
+
+    Read fresh on every filing, so a changed requirement applies to the next card.
+    """
+    requirement = ObservationRequirement.objects.filter(category=category).first()
+    if requirement is None:
+        return
+    label = ObservationCategory(category).label.lower()
+    present = {
+        "address": bool((address or "").strip()),
+        "narrative": bool((narrative or "").strip()),
+        "persons": persons > 0,
+        "vehicles": vehicles > 0,
+    }
+    errors: dict[str, list[str]] = {}
+    for field in requirement.required_fields:
+        if field in OBSERVATION_REQUIRABLE_FIELDS and not present.get(field, False):
+            errors[field] = [f"Required for category '{label}'."]
+    minimum = requirement.narrative_min_length
+    if minimum and "narrative" not in errors and len((narrative or "").strip()) < minimum:
+        errors["narrative"] = [f"At least {minimum} characters for category '{label}'."]
+    if errors:
+        raise DomainError(errors)
+
+
 @transaction.atomic
 def observation_create(
     *,
@@ -1038,12 +1076,27 @@ def observation_create(
     longitude: float | None = None,
     call_id: int | None = None,
     sensitivity: int = Sensitivity.ROUTINE,
+    persons: Sequence[Person] = (),
+    vehicles: Sequence[Vehicle] = (),
+    views_or_associations: str = "",
 ) -> FieldObservation:
-    """File a structured field observation card."""
+    """File a structured field observation card, with the persons and vehicles seen (as subjects).
+
+    The category's admin-set requirements (``ObservationRequirement``) are checked before
+    anything is written; API and phone form both come through here.
+    """
     if category not in ObservationCategory.values:
         raise DomainError(
             f"Unknown category; use one of {', '.join(ObservationCategory.values)}.",
             field="category",
+        )
+    if (views_or_associations or "").strip():
+        # A card has no place to justify such data; it belongs on the person, with the reason.
+        raise DomainError(
+            "Political, religious or social views or associations are not recorded on an "
+            "observation (28 CFR 23.20(b)); record them on the person, only if directly related "
+            "to criminal conduct, with a justification.",
+            field="views_or_associations",
         )
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
@@ -1060,6 +1113,16 @@ def observation_create(
         call = Call.objects.filter(pk=call_id, agency=agency).first()
         if call is None:
             raise DomainError("No such call.", field="call")
+    for field, records in (("persons", persons), ("vehicles", vehicles)):
+        if any(r.agency_id != agency.pk for r in records):
+            raise DomainError("A record of another agency.", field=field)
+    observation_requirements_check(
+        category=category,
+        address=address,
+        narrative=narrative,
+        persons=len(persons),
+        vehicles=len(vehicles),
+    )
     location = location_resolve(address=address, latitude=lat, longitude=lon) if address else None
     if lat is None and location is not None:
         lat, lon = location.latitude, location.longitude
@@ -1087,7 +1150,58 @@ def observation_create(
             **({"call": call.number} if call is not None else {}),
         },
     )
+    for vehicle in dict.fromkeys(vehicles):
+        involvement_create(
+            actor=actor, role=InvolvementRole.SUBJECT, vehicle=vehicle, observation=observation
+        )
+    for person in dict.fromkeys(persons):
+        involvement_create(
+            actor=actor, role=InvolvementRole.SUBJECT, person=person, observation=observation
+        )
     return observation
+
+
+@transaction.atomic
+def observation_requirement_set(
+    *, actor: Any, category: str, required_fields: Sequence[str], narrative_min_length: int = 0
+) -> ObservationRequirement:
+    """Set what a category's observation cards must carry (admins); audited."""
+    if category not in ObservationCategory.values:
+        raise DomainError("Unknown category.", field="category")
+    unknown = sorted(set(required_fields) - set(OBSERVATION_REQUIRABLE_FIELDS))
+    if unknown:
+        raise DomainError(
+            f"Unknown field(s): {', '.join(unknown)}; use {', '.join(OBSERVATION_REQUIRABLE_FIELDS)}.",
+            field="required_fields",
+        )
+    try:
+        minimum = int(narrative_min_length)
+    except (TypeError, ValueError):
+        minimum = -1
+    if not 0 <= minimum <= 2_000:
+        raise DomainError("A whole number from 0 to 2000.", field="narrative_min_length")
+    fields = [f for f in OBSERVATION_REQUIRABLE_FIELDS if f in set(required_fields)]
+    requirement, _ = ObservationRequirement.objects.select_for_update().get_or_create(
+        category=category
+    )
+    before = {
+        "required_fields": requirement.required_fields,
+        "narrative_min_length": requirement.narrative_min_length,
+    }
+    requirement.required_fields = fields
+    requirement.narrative_min_length = minimum
+    requirement.save()
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=_actor(actor),
+        obj=requirement,
+        details={
+            "changed_fields": audit.changed_fields(
+                before, {"required_fields": fields, "narrative_min_length": minimum}
+            )
+        },
+    )
+    return requirement
 
 
 @transaction.atomic
@@ -1098,6 +1212,83 @@ def person_need_to_know_set(*, actor: Any, person: Person, group_ids: Any) -> Pe
     """
     need_to_know_apply(actor=actor, record=person, group_ids=group_ids)
     return person
+
+
+# --- collection standards (28 CFR 23.20(a) and (b)) ------------------------------------------
+
+VIEWS_REFUSAL = (
+    "Political, religious or social views, associations or activities are not recorded unless "
+    "they are directly related to criminal conduct (28 CFR 23.20(b)): set "
+    "views_related_to_criminal_conduct and give views_justification."
+)
+
+
+def _justification(value: Any, field: str, what: str) -> tuple[str, list[str]]:
+    """The stripped text, or the reasons it is not a usable justification."""
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if len(text) < MIN_JUSTIFICATION:
+        return text, [f"{what} (at least {MIN_JUSTIFICATION} characters, not only spaces)."]
+    if len(text) > MAX_JUSTIFICATION:
+        return text, [f"At most {MAX_JUSTIFICATION} characters."]
+    return text, []
+
+
+def _check_subject(
+    *, intelligence_subject: bool, criminal_activity: str, suspicion_justification: str
+) -> tuple[str, str]:
+    """Category and justification of an intelligence subject, or DomainError naming what is missing."""
+    errors: dict[str, list[str]] = {}
+    activity = (criminal_activity or "").strip()
+    if activity and activity not in CriminalActivity.values:
+        errors["criminal_activity"] = [
+            f"Unknown category; use one of {', '.join(CriminalActivity.values)}."
+        ]
+    if not intelligence_subject:
+        if activity or (suspicion_justification or "").strip():
+            errors.setdefault("intelligence_subject", []).append(
+                "A criminal-activity category and a suspicion justification belong to an "
+                "intelligence subject; set intelligence_subject, or leave them out."
+            )
+        if errors:
+            raise DomainError(errors)
+        return "", ""
+    if not activity:
+        errors["criminal_activity"] = [
+            "An intelligence subject needs the criminal activity they are reasonably suspected "
+            "of (28 CFR 23.20(a))."
+        ]
+    text, problems = _justification(
+        suspicion_justification,
+        "suspicion_justification",
+        "An intelligence subject needs a written reasonable-suspicion justification "
+        "(28 CFR 23.20(a))",
+    )
+    if problems:
+        errors["suspicion_justification"] = problems
+    if errors:
+        raise DomainError(errors)
+    return activity, text
+
+
+def _check_views(
+    *, views_or_associations: str, views_related_to_criminal_conduct: bool, views_justification: str
+) -> tuple[str, bool, str]:
+    """Views/associations only with a stated link to criminal conduct (28 CFR 23.20(b))."""
+    views = (views_or_associations or "").strip()
+    if not views:
+        return "", False, ""
+    _check_text(views, "views_or_associations", 5_000)
+    text, problems = _justification(
+        views_justification,
+        "views_justification",
+        "Say how these views or associations relate directly to criminal conduct",
+    )
+    if not views_related_to_criminal_conduct or problems:
+        errors = {"views_or_associations": [VIEWS_REFUSAL]}
+        if problems and views_related_to_criminal_conduct:
+            errors["views_justification"] = problems
+        raise DomainError(errors)
+    return views, True, text
 
 
 @transaction.atomic
@@ -1112,8 +1303,14 @@ def person_create(
     description: str = "",
     sensitivity: int = Sensitivity.RESTRICTED,
     actor: Any = None,
+    intelligence_subject: bool = False,
+    criminal_activity: str = "",
+    suspicion_justification: str = "",
+    views_or_associations: str = "",
+    views_related_to_criminal_conduct: bool = False,
+    views_justification: str = "",
 ) -> Person:
-    """Record a person known to an agency."""
+    """Record a person known to an agency, holding the collection standards for subjects and views."""
     last_name = (last_name or "").strip()
     if not last_name:
         raise DomainError(
@@ -1131,6 +1328,17 @@ def person_create(
         raise DomainError("Date of birth is in the future.", field="date_of_birth")
     if sensitivity not in Sensitivity.values:
         raise DomainError("Unknown sensitivity level.", field="sensitivity")
+    activity, suspicion = _check_subject(
+        intelligence_subject=bool(intelligence_subject),
+        criminal_activity=criminal_activity,
+        suspicion_justification=suspicion_justification,
+    )
+    views, views_flag, views_reason = _check_views(
+        views_or_associations=views_or_associations,
+        views_related_to_criminal_conduct=bool(views_related_to_criminal_conduct),
+        views_justification=views_justification,
+    )
+    subject = bool(intelligence_subject)
     person = Person.objects.create(
         agency=agency,
         last_name=last_name,
@@ -1141,14 +1349,91 @@ def person_create(
         name_key=name_key(last_name, first_name),
         description=_check_text(description, "description", 5_000),
         sensitivity=sensitivity,
+        intelligence_subject=subject,
+        criminal_activity=activity,
+        suspicion_justification=suspicion,
+        subject_recorded_by=_actor(actor) if subject else None,
+        subject_recorded_at=timezone.now() if subject else None,
+        views_or_associations=views,
+        views_related_to_criminal_conduct=views_flag,
+        views_justification=views_reason,
     )
+    # Every person recorded is a collection (DPA s.62); a subject's or views' justification
+    # goes with it.
     audit.record(
         action=AuditAction.CREATE,
-        actor=actor,
+        actor=_actor(actor),
         obj=person,
-        object_label=audit.label(person),
-        details={"sensitivity": sensitivity},
+        justification="\n".join(t for t in (suspicion, views_reason) if t),
+        details={
+            "sensitivity": sensitivity,
+            "intelligence_subject": subject,
+            "criminal_activity": activity,
+            "views_recorded": bool(views),
+        },
     )
+    return person
+
+
+@transaction.atomic
+def person_mark_subject(
+    *,
+    actor: Any,
+    person: Person,
+    intelligence_subject: bool = True,
+    criminal_activity: str = "",
+    suspicion_justification: str = "",
+) -> Person:
+    """Make a person an intelligence subject (category + reasonable suspicion), or stop it.
+
+    The caller has fetched ``person`` through ``access_person(..., for_write=True)``. Ending it
+    clears the category and justification; the audit event keeps what they were.
+    """
+    subject = bool(intelligence_subject)
+    if subject:
+        activity, text = _check_subject(
+            intelligence_subject=True,
+            criminal_activity=criminal_activity,
+            suspicion_justification=suspicion_justification,
+        )
+    else:
+        activity, text = "", ""
+    locked = Person.objects.select_for_update().get(pk=person.pk)
+    before = {
+        "intelligence_subject": locked.intelligence_subject,
+        "criminal_activity": locked.criminal_activity,
+        "suspicion_justification": locked.suspicion_justification,
+    }
+    locked.intelligence_subject = subject
+    locked.criminal_activity = activity
+    locked.suspicion_justification = text
+    locked.subject_recorded_by = _actor(actor)
+    locked.subject_recorded_at = timezone.now()
+    locked.save(
+        update_fields=[
+            "intelligence_subject",
+            "criminal_activity",
+            "suspicion_justification",
+            "subject_recorded_by",
+            "subject_recorded_at",
+        ]
+    )
+    after = {
+        "intelligence_subject": subject,
+        "criminal_activity": activity,
+        "suspicion_justification": text,
+    }
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=_actor(actor),
+        obj=locked,
+        justification=text or (suspicion_justification or "").strip(),
+        details={"changed_fields": audit.changed_fields(before, after)},
+    )
+    for field in ("intelligence_subject", "criminal_activity", "suspicion_justification"):
+        setattr(person, field, getattr(locked, field))
+    person.subject_recorded_by = locked.subject_recorded_by
+    person.subject_recorded_at = locked.subject_recorded_at
     return person
 
 

@@ -368,20 +368,67 @@ def field_observe(request: HttpRequest) -> HttpResponse:
             "errors": errors,
             "values": values,
             "map_json": map_config(),
+            "requirements": selectors.observation_requirements(),
         },
         status=400 if errors else 200,
     )
 
 
+# Service field names of the person/vehicle seen, as the phone form names its inputs.
+_PERSON_FORM_FIELDS = {
+    "last_name": "person_last_name",
+    "first_name": "person_first_name",
+    "description": "person_description",
+}
+_VEHICLE_FORM_FIELDS = {"description": "vehicle_description"}
+
+
+def _as_form_errors(exc: DomainError, names: dict[str, str]) -> DomainError:
+    return DomainError({names.get(k, k): v for k, v in exc.errors.items()})
+
+
 @transaction.atomic
 def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, str]) -> None:
-    """One transaction: the card and any vehicle/person seen, or nothing at all."""
+    """One transaction: the card and any vehicle/person seen, or nothing at all.
+
+    The vehicle and person are recorded first so that ``observation_create`` (the API's service
+    too) checks the category's required fields with them; a refusal rolls all of it back.
+    """
     from governance.models import Agency
 
     agency = Agency.objects.get(pk=agency_id)
     lat = _float(values["latitude"], "latitude")
     lon = _float(values["longitude"], "longitude")
-    observation = services.observation_create(
+    vehicles, persons = [], []
+    if values["plate"] or values["vehicle_description"]:
+        if not can(request.user, Action.CREATE, Category.VEHICLE):
+            raise PermissionDenied("Not allowed to record vehicles.")
+        try:
+            vehicle, _ = services.vehicle_get_or_create(
+                agency=agency,
+                plate=values["plate"],
+                plate_state=values["plate_state"],
+                description=values["vehicle_description"],
+                actor=request.user,
+            )
+        except DomainError as exc:
+            raise _as_form_errors(exc, _VEHICLE_FORM_FIELDS) from None
+        vehicles.append(vehicle)
+    if values["person_last_name"] or values["person_description"]:
+        if not can(request.user, Action.CREATE, Category.PERSON):
+            raise PermissionDenied("Not allowed to record persons.")
+        try:
+            person = services.person_create(
+                agency=agency,
+                actor=request.user,
+                last_name=values["person_last_name"] or "UNKNOWN",
+                first_name=values["person_first_name"],
+                description=values["person_description"],
+            )
+        except DomainError as exc:
+            raise _as_form_errors(exc, _PERSON_FORM_FIELDS) from None
+        persons.append(person)
+    services.observation_create(
         agency=agency,
         actor=request.user,
         category=values["category"],
@@ -389,30 +436,6 @@ def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, st
         address=values["address"],
         latitude=lat,
         longitude=lon,
+        persons=persons,
+        vehicles=vehicles,
     )
-    if values["plate"] or values["vehicle_description"]:
-        if not can(request.user, Action.CREATE, Category.VEHICLE):
-            raise PermissionDenied("Not allowed to record vehicles.")
-        vehicle, _ = services.vehicle_get_or_create(
-            agency=agency,
-            plate=values["plate"],
-            plate_state=values["plate_state"],
-            description=values["vehicle_description"],
-            actor=request.user,
-        )
-        services.involvement_create(
-            actor=request.user, role="subject", vehicle=vehicle, observation=observation
-        )
-    if values["person_last_name"] or values["person_description"]:
-        if not can(request.user, Action.CREATE, Category.PERSON):
-            raise PermissionDenied("Not allowed to record persons.")
-        person = services.person_create(
-            agency=agency,
-            last_name=values["person_last_name"] or "UNKNOWN",
-            first_name=values["person_first_name"],
-            description=values["person_description"],
-            actor=request.user,
-        )
-        services.involvement_create(
-            actor=request.user, role="subject", person=person, observation=observation
-        )

@@ -311,6 +311,16 @@ def finding_decide(*, finding_id: int, reviewer: Any, decision: str, rationale: 
     if not can_review_findings(reviewer):
         raise PermissionDenied("Not allowed to review findings.")
     finding = access_finding(reviewer, finding_id, for_write=True)
+    # Four eyes: a person's own proposal is approved by someone else (DPA ss.49-50, ILP
+    # governance §3.6 item 8). Withdrawing it (dismiss) stays open to its author.
+    own = finding.created_by_id is not None and finding.created_by_id == getattr(
+        reviewer, "pk", None
+    )
+    if decision == Decision.ACCEPT and own:
+        raise DomainError(
+            "You proposed this finding; another reviewer must accept it (four-eyes rule).",
+            field="decision",
+        )
     now = timezone.now()
     with transaction.atomic():
         # Conditional UPDATE: two reviewers racing cannot both decide the same finding.

@@ -28,7 +28,7 @@ from governance.access import can, may_write_agency, user_agency_id
 from governance.choices import Action, AuditAction, Category
 from governance.models import Agency, Membership
 from intelligence import services as intelligence_services
-from intelligence.choices import FindingStatus
+from intelligence.choices import Decision, FindingStatus
 from intelligence.models import Finding
 from intelligence.permissions import access_finding
 from tasking import briefing, realtime, selectors
@@ -217,6 +217,21 @@ def _finding(actor: Any, agency: Agency, finding_id: Any) -> Finding:
     if finding.status != FindingStatus.ACCEPTED:
         raise DomainError(
             f"Only an accepted finding can be tasked; this one is {finding.status}.",
+            field="finding",
+        )
+    # Human review, checked again here (the status alone could be set around finding_decide):
+    # the latest decision is an acceptance by a named reviewer with a rationale, and for a
+    # person's finding that reviewer is not its author.
+    decision = finding.decisions.order_by("-decided_at", "-id").first()
+    if (
+        decision is None
+        or decision.decision != Decision.ACCEPT
+        or not decision.rationale.strip()
+        or (finding.created_by_id is not None and decision.reviewer_id == finding.created_by_id)
+    ):
+        raise DomainError(
+            "This finding has no acceptance by a reviewer other than its author, with a "
+            "rationale; it cannot be tasked.",
             field="finding",
         )
     return finding

@@ -24,6 +24,7 @@ from beacon_core.api.serializers import StrictInputSerializer
 from dispatch.choices import (
     CallSource,
     CallStatus,
+    CriminalActivity,
     InvolvementRole,
     ObservationCategory,
     PremiseNoteKind,
@@ -389,6 +390,13 @@ class PersonSerializer(serializers.ModelSerializer):
             "description",
             "sensitivity",
             "need_to_know",
+            "intelligence_subject",
+            "criminal_activity",
+            "suspicion_justification",
+            "subject_recorded_at",
+            "views_or_associations",
+            "views_related_to_criminal_conduct",
+            "views_justification",
             "created_at",
         ]
         read_only_fields = fields
@@ -617,10 +625,27 @@ class ObservationInput(StrictInputSerializer):
     longitude = StrictFloatField(required=False, allow_null=True, **_LON)
     call = _id_field(required=False, allow_null=True, help_text="Call id, if it relates to one.")
     sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    persons = serializers.ListField(
+        child=_id_field(),
+        required=False,
+        max_length=50,
+        help_text="Ids of persons seen (recorded first through /persons/); linked as subjects.",
+    )
+    vehicles = serializers.ListField(
+        child=_id_field(),
+        required=False,
+        max_length=50,
+        help_text="Ids of vehicles seen (recorded first through /vehicles/); linked as subjects.",
+    )
+    views_or_associations = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Refused on observations (28 CFR 23.20(b)); record such data on the person.",
+    )
 
 
 class PersonInput(StrictInputSerializer):
-    """A person to record."""
+    """A person to record; an intelligence subject needs a category and a justification."""
 
     last_name = serializers.CharField(max_length=100)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -629,6 +654,30 @@ class PersonInput(StrictInputSerializer):
     sex = serializers.ChoiceField(choices=["F", "M", "X"], required=False, allow_blank=True)
     description = serializers.CharField(max_length=5_000, required=False, allow_blank=True)
     sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, required=False)
+    intelligence_subject = serializers.BooleanField(required=False)
+    criminal_activity = serializers.ChoiceField(
+        choices=CriminalActivity.choices, required=False, allow_blank=True
+    )
+    suspicion_justification = serializers.CharField(
+        max_length=5_000, required=False, allow_blank=True
+    )
+    views_or_associations = serializers.CharField(
+        max_length=5_000, required=False, allow_blank=True
+    )
+    views_related_to_criminal_conduct = serializers.BooleanField(required=False)
+    views_justification = serializers.CharField(max_length=5_000, required=False, allow_blank=True)
+
+
+class PersonSubjectInput(StrictInputSerializer):
+    """Make a person an intelligence subject (or stop it, with ``intelligence_subject`` false)."""
+
+    intelligence_subject = serializers.BooleanField(required=False, default=True)
+    criminal_activity = serializers.ChoiceField(
+        choices=CriminalActivity.choices, required=False, allow_blank=True
+    )
+    suspicion_justification = serializers.CharField(
+        max_length=5_000, required=False, allow_blank=True
+    )
 
 
 class VehicleInput(StrictInputSerializer):

@@ -536,6 +536,8 @@ class ObservationViewSet(mixins.ListModelMixin, DispatchViewSet):
         call_id = data.pop("call", None)
         if call_id is not None:
             call_id = referenced(access_call, request.user, call_id, field="call").pk
+        data["persons"] = self._seen(request.user, data.pop("persons", []), "persons")
+        data["vehicles"] = self._seen(request.user, data.pop("vehicles", []), "vehicles")
         observation = services.observation_create(
             agency=agency,
             actor=request.user,
@@ -544,6 +546,20 @@ class ObservationViewSet(mixins.ListModelMixin, DispatchViewSet):
             **data,
         )
         return Response(self.get_serializer(observation).data, status=http_status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _seen(user: Any, ids: list[int], field: str) -> list[Any]:
+        """Persons or vehicles named on the card, each through its access function."""
+        if not ids:
+            return []
+        category, access = (
+            (Category.PERSON, access_person)
+            if field == "persons"
+            else (Category.VEHICLE, access_vehicle)
+        )
+        if not can(user, Action.CREATE, category):
+            raise PermissionDenied(f"Your role may not link {field}.")
+        return [referenced(access, user, pk, field=field) for pk in dict.fromkeys(ids)]
 
 
 @extend_schema_view(
@@ -559,7 +575,7 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
     ordering_fields = ["last_name", "first_name", "created_at"]
     ordering = ["last_name", "first_name", "id"]
 
-    access_actions = {"need_to_know": Action.CHANGE}
+    access_actions = {"need_to_know": Action.CHANGE, "intelligence_subject": Action.CHANGE}
 
     def get_queryset(self) -> QuerySet[Any]:
         return persons_visible_to(self.request.user).prefetch_related("need_to_know")
@@ -588,10 +604,23 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
         return Response(self.get_serializer(person).data)
 
     @extend_schema(
+        summary="Make a person an intelligence subject, or stop it (28 CFR 23.20(a))",
+        request=s.PersonSubjectInput,
+        responses={200: s.PersonSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="intelligence-subject", filter_backends=[])
+    def intelligence_subject(self, request: Request, pk: str | None = None) -> Response:
+        """``person_mark_subject``: a criminal-activity category and a written justification."""
+        person = access_person(request.user, pk, for_write=True)
+        data = validated(s.PersonSubjectInput, request.data)
+        services.person_mark_subject(actor=request.user, person=person, **data)
+        return Response(self.get_serializer(person).data)
+
+    @extend_schema(
         summary="Record a person", request=s.PersonInput, responses={201: s.PersonSerializer}
     )
     def create(self, request: Request) -> Response:
-        """Record a person (``person_create``)."""
+        """Record a person (``person_create``), holding the collection standards."""
         agency = writer_agency(request.user)
         data = dict(validated(s.PersonInput, request.data))
         data.setdefault("sensitivity", Sensitivity.RESTRICTED)

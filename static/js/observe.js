@@ -1,6 +1,27 @@
-/* Observation card: fill the point from the phone's GPS. */
+/* Observation card: fill the point from the phone's GPS; show what the chosen category requires. */
 (function () {
   "use strict";
+  // Hints only: the server checks the same requirements on filing and names any missing field.
+  const reqEl = document.getElementById("observe-requirements");
+  const requirements = reqEl ? JSON.parse(reqEl.textContent) : {};
+  const note = document.getElementById("required-note");
+  function markRequired() {
+    const picked = document.querySelector('input[name="category"]:checked');
+    const req = (picked && requirements[picked.value]) || { fields: [], labels: [], narrative_min_length: 0 };
+    document.querySelectorAll("[data-requirable]").forEach((box) => {
+      const on = req.fields.includes(box.dataset.requirable);
+      const mark = box.querySelector(".req-mark");
+      if (mark) mark.textContent = on ? "(required)" : "(optional)";
+      box.classList.toggle("required", on);
+    });
+    if (note) {
+      const parts = [...req.labels];
+      if (req.narrative_min_length) parts.push(`a narrative of at least ${req.narrative_min_length} characters`);
+      note.textContent = parts.length ? `This category needs: ${parts.join("; ")}.` : "";
+    }
+  }
+  document.querySelectorAll('input[name="category"]').forEach((r) => r.addEventListener("change", markRequired));
+  markRequired();
   const btn = document.getElementById("use-gps");
   const state = document.getElementById("gps-state");
   if (!btn) return;

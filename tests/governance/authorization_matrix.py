@@ -275,6 +275,12 @@ API: dict[str, Route] = {
         GET="login method method method method denied denied",
         POST="login invalid denied invalid denied denied denied",
     ),
+    "person-intelligence-subject": route(
+        obj="person",
+        GET="login method method method method denied denied",
+        POST="login invalid denied invalid denied denied denied",
+        note="marking a subject changes the person: dispatchers and supervisors",
+    ),
     "vehicle-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
     "vehicle-detail": route(
         obj="vehicle", GET="login ok ok ok ok denied denied", POST=ANON_ALL_403
@@ -395,6 +401,7 @@ ADMIN_MODELS: dict[str, str] = {
     "dispatch_location": "ok ok ok denied ok",
     "dispatch_premisenote": "ok ok ok denied ok",
     "dispatch_dispatchsettings": "ok denied ok denied ok",  # a single row: no second one
+    "dispatch_observationrequirement": "ok ok ok denied ok",  # per-category required fields
     "intelligence_finding": "denied denied redirect denied denied",  # admins have no findings
     "intelligence_findingoutcome": "denied denied denied denied denied",
     "intelligence_analysisrun": "denied denied redirect denied denied",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
@@ -24,8 +25,8 @@ from governance import audit
 from governance.choices import AuditAction, Category, Sensitivity
 from governance.models import AgencyShare
 from governance.services import roles_ensure
-from intelligence.choices import FindingKind, FindingStatus
-from intelligence.models import AnalysisRun, Finding, FindingOutcome
+from intelligence.choices import Decision, FindingKind, FindingStatus
+from intelligence.models import AnalysisRun, Finding, FindingDecision, FindingOutcome
 from tasking import services as tasking_services
 from tests.factories import AgencyFactory, LocationFactory, UnitFactory, UserFactory
 
@@ -91,7 +92,7 @@ def _finding(
     agency: Any, location: Location, key: str, explanation: str = "Seven burglaries."
 ) -> Finding:
     now = timezone.now()
-    return Finding.objects.create(
+    finding = Finding.objects.create(
         agency=agency,
         kind=FindingKind.REPEAT_LOCATION,
         subject_key=f"{location.address_key}|{key}",
@@ -104,6 +105,20 @@ def _finding(
         explanation=explanation,
         status=FindingStatus.ACCEPTED,
     )
+    # The acceptance tasking checks for (a reviewer and a rationale), as finding_decide leaves it.
+    FindingDecision.objects.create(
+        finding=finding,
+        decision=Decision.ACCEPT,
+        rationale="Matrix world: accepted.",
+        reviewer=_reviewer(agency),
+        decided_at=now,
+    )
+    return finding
+
+
+def _reviewer(agency: Any) -> Any:
+    user, _ = get_user_model().objects.get_or_create(username=f"matrix-reviewer-{agency.pk}")
+    return user
 
 
 def _run(agency: Any) -> AnalysisRun:
@@ -327,6 +342,9 @@ def build_world() -> World:
         "dispatch_location": location.pk,
         "dispatch_premisenote": note.pk,
         "dispatch_dispatchsettings": settings_row.pk,
+        "dispatch_observationrequirement": apps.get_model("dispatch", "ObservationRequirement")
+        .objects.create(category="suspicious_vehicle", required_fields=["vehicles"])
+        .pk,
         "intelligence_finding": finding.pk,
         "intelligence_findingoutcome": outcome.pk,
         "intelligence_analysisrun": run.pk,

@@ -98,7 +98,12 @@ def test_records_created_through_the_api_are_audited_without_their_content(
     assert person.status_code == 201
     (person_event,) = events(AuditAction.CREATE, object_type="dispatch.person")
     assert person_event.actor_username == "dispatcher1"
-    assert person_event.details == {"sensitivity": Sensitivity.RESTRICTED}
+    assert person_event.details == {
+        "sensitivity": Sensitivity.RESTRICTED,
+        "intelligence_subject": False,
+        "criminal_activity": "",
+        "views_recorded": False,
+    }
     # Names, phone numbers and plates stay in the records: auditors may not read those.
     text = repr([(e.object_label, e.details) for e in events()])
     assert "Jane Roe" not in text and "555 0100" not in text and "Zzperson" not in text

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from dispatch.models import CallType, Unit
 from governance.models import Agency
-from intelligence.choices import FindingKind, FindingStatus
-from intelligence.models import Finding, FindingEvidence
+from intelligence.choices import Decision, FindingKind, FindingStatus
+from intelligence.models import Finding, FindingDecision, FindingEvidence
 from tasking import services
 from tasking.models import Assignment, Shift
 from tests.factories import CallFactory, LocationFactory, UnitFactory, UserFactory
@@ -29,6 +29,18 @@ WINDOWS = [
     }
 ]
 DOSAGE = {"minutes_per_visit": 15, "visits_per_window": 2}
+
+
+def accept_as_reviewer(finding: Finding, reviewer: Any = None) -> FindingDecision:
+    """The accepting decision of a reviewer (a new supervisor unless given) on ``finding``."""
+    reviewer = reviewer or UserFactory(roles=["supervisor"], agency=finding.agency)
+    return FindingDecision.objects.create(
+        finding=finding,
+        decision=Decision.ACCEPT,
+        rationale="Reviewed the evidence calls; the pattern is real.",
+        reviewer=reviewer,
+        decided_at=timezone.now(),
+    )
 
 
 def make_finding(agency: Agency, status: str = FindingStatus.ACCEPTED, **extra: Any) -> Finding:
@@ -50,6 +62,9 @@ def make_finding(agency: Agency, status: str = FindingStatus.ACCEPTED, **extra: 
     }
     values.update(extra)
     finding = Finding.objects.create(**values)
+    if status == FindingStatus.ACCEPTED:
+        # What finding_decide leaves behind: tasking checks the acceptance, not only the status.
+        accept_as_reviewer(finding)
     for days in (3, 10):
         call = CallFactory(
             agency=agency,
