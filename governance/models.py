@@ -311,7 +311,8 @@ class LegalHold(models.Model):
 
     object_type = models.CharField(max_length=64, choices=HoldObject.choices)
     object_id = models.PositiveBigIntegerField()
-    object_label = models.CharField(max_length=200, blank=True, default="")
+    # The held record's agency: whose admins and supervisors see and release the hold.
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField()
     placed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -338,7 +339,13 @@ class LegalHold(models.Model):
         indexes = [models.Index(fields=["object_type", "released_at"], name="legalhold_active")]
 
     def __str__(self) -> str:
-        return f"hold on {self.object_type} {self.object_id}"
+        return f"hold on {self.record_label}"
+
+    @property
+    def record_label(self) -> str:
+        """ "Person #12": never the record's own text (an admin may not see persons' names)."""
+        kind = HoldObject(self.object_type).label.split(" (")[0]
+        return f"{kind} #{self.object_id}"
 
     @property
     def is_active(self) -> bool:

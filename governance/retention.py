@@ -218,11 +218,15 @@ def _held_object(actor: Any, object_type: Any, object_id: Any) -> Any:
     if isinstance(object_id, bool) or pk <= 0:
         raise DomainError("Give the record's number.", field="object_id")
     obj = apps.get_model(object_type).objects.filter(pk=pk).first()
-    agency_id = getattr(obj, "agency_id", None)
     # Another agency's record answers like a missing one: a hold form is no existence oracle.
-    if obj is None or (agency_id is not None and not may_write_agency(actor, agency_id)):
+    if obj is None or not may_write_agency(actor, _agency_of(obj)):
         raise DomainError("No such record.", field="object_id")
     return obj
+
+
+def _agency_of(obj: Any) -> int:
+    # Every holdable record belongs to an agency (calls, persons, observations, units, findings).
+    return int(obj.agency_id)
 
 
 @transaction.atomic
@@ -237,7 +241,7 @@ def legal_hold_place(*, actor: Any, object_type: Any, object_id: Any, reason: An
     hold = LegalHold.objects.create(
         object_type=object_type,
         object_id=obj.pk,
-        object_label=str(obj)[:200],
+        agency_id=_agency_of(obj),
         reason=reason,
         placed_by=actor,
         placed_at=timezone.now(),
@@ -257,11 +261,13 @@ def legal_hold_release(*, actor: Any, hold_id: Any, reason: Any) -> LegalHold:
     """End an active hold; the records become purgeable again under their policy."""
     if not may_manage_holds(actor):
         raise PermissionDenied("Only administrators and supervisors release legal holds.")
-    reason = _reason(reason, "reason", required=True)
     try:
         hold = LegalHold.objects.select_for_update().get(pk=int(hold_id))
     except (TypeError, ValueError, LegalHold.DoesNotExist):
         raise NotFoundError from None
+    if not may_write_agency(actor, hold.agency_id):
+        raise NotFoundError  # another agency's hold looks like none
+    reason = _reason(reason, "reason", required=True)
     if not hold.is_active:
         raise DomainError("This hold was already released.", field="hold")
     hold.released_at, hold.released_by, hold.release_reason = timezone.now(), actor, reason

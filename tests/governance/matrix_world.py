@@ -382,3 +382,18 @@ def _newer_records(world: World, agency: Any, neighbour: Any, unit: Any, n_disp:
 
         world.own["grant"] = grant(world.users["dispatcher"]).pk
         world.hidden["grant"] = {"other_agency": grant(n_disp).pk}
+
+    hold_model = _model("governance.LegalHold")
+    if hold_model is not None:
+
+        def hold(on_agency: Any, unit_id: int) -> Any:
+            return hold_model.objects.create(
+                object_type="dispatch.unit",
+                object_id=unit_id,
+                agency=on_agency,
+                reason="Matrix.",
+                placed_at=timezone.now(),
+            )
+
+        world.own["hold"] = hold(agency, unit.pk).pk
+        world.hidden["hold"] = {"other_agency": hold(neighbour, unit.pk + 1_000_000).pk}
