@@ -982,7 +982,7 @@ def person_validate(*, actor: Any, person_id: Any, rationale: Any) -> Person:
     """
     if not may_validate_person(actor):
         raise PermissionDenied("Only supervisors and analysts review intelligence records.")
-    text = rationale.strip() if isinstance(rationale, str) else ""
+    text = rationale.strip().replace("\x00", "") if isinstance(rationale, str) else ""
     if not text:
         raise DomainError(
             "Say why the person is still reasonably suspected of current criminal activity.",

@@ -84,6 +84,7 @@ PURGEABLE: tuple[str, ...] = (
 )
 BATCH_SIZE = 5_000
 MAX_REASON = 2_000
+MAX_ID = 2**63  # bigint: a larger number is no record, and would overflow the query
 ANONYMISED_NAME = "ANONYMISED"
 # An anonymised finding's subject_key: no longer matches the subject, so an analysis rerun
 # never updates it, and it marks the row as done.
@@ -205,6 +206,8 @@ def _reason(value: Any, field: str, *, required: bool) -> str:
         raise DomainError("Give the reason (recorded in the audit trail).", field=field)
     if len(text) > MAX_REASON:
         raise DomainError(f"At most {MAX_REASON} characters.", field=field)
+    if "\x00" in text:  # PostgreSQL text cannot hold it
+        raise DomainError("Null characters are not allowed.", field=field)
     return text
 
 
@@ -215,7 +218,7 @@ def _held_object(actor: Any, object_type: Any, object_id: Any) -> Any:
         pk = int(str(object_id).strip())
     except (TypeError, ValueError):
         raise DomainError("Give the record's number.", field="object_id") from None
-    if isinstance(object_id, bool) or pk <= 0:
+    if isinstance(object_id, bool) or not 0 < pk < MAX_ID:
         raise DomainError("Give the record's number.", field="object_id")
     obj = apps.get_model(object_type).objects.filter(pk=pk).first()
     # Another agency's record answers like a missing one: a hold form is no existence oracle.
@@ -262,7 +265,10 @@ def legal_hold_release(*, actor: Any, hold_id: Any, reason: Any) -> LegalHold:
     if not may_manage_holds(actor):
         raise PermissionDenied("Only administrators and supervisors release legal holds.")
     try:
-        hold = LegalHold.objects.select_for_update().get(pk=int(hold_id))
+        pk = int(hold_id)
+        if not 0 < pk < MAX_ID:
+            raise LegalHold.DoesNotExist
+        hold = LegalHold.objects.select_for_update().get(pk=pk)
     except (TypeError, ValueError, LegalHold.DoesNotExist):
         raise NotFoundError from None
     if not may_write_agency(actor, hold.agency_id):

@@ -67,7 +67,7 @@ class LegalHoldInput(StrictInputSerializer):
     """What to hold and why."""
 
     object_type = serializers.ChoiceField(choices=HoldObject.choices)
-    object_id = serializers.IntegerField(min_value=1)
+    object_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     reason = serializers.CharField(max_length=2_000)
 
 

@@ -217,3 +217,24 @@ def test_supervisor_places_and_releases_a_hold_through_the_api(agency, cast) -> 
         .status_code
         == 404
     )
+
+
+def test_garbage_ids_and_null_characters_answer_4xx(agency, cast) -> None:
+    admin = browser(cast["admin"])
+    huge = "9" * 40
+    assert (
+        admin.post(f"/governance/retention/holds/{huge}/release/", {"reason": "x"}).status_code
+        == 404
+    )
+    for object_id in (huge, "-1", "0", "1e400", "\x00"):
+        response = admin.post(
+            "/governance/retention/holds/",
+            {"object_type": "dispatch.person", "object_id": object_id, "reason": "x"},
+        )
+        assert response.status_code == 400, object_id
+    who = person(agency)
+    response = admin.post(
+        "/governance/retention/holds/",
+        {"object_type": "dispatch.person", "object_id": who.pk, "reason": "a\x00b"},
+    )
+    assert response.status_code == 400
