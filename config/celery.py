@@ -77,4 +77,13 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {},
         "options": {"expires": 20 * HOUR, "queue": "analysis"},
     },
+    # 15 3 * * *  (03:15 local, daily, a quiet hour between the nightly analyses and the
+    # outcome evaluations): delete or anonymise what the retention policies say has expired,
+    # sparing legal holds. Expires after 20 h (period 24 h); a missed night catches up.
+    "governance: retention purge, daily": {
+        "task": "governance.purge_expired",
+        "schedule": crontab(minute="15", hour="3"),
+        "kwargs": {},
+        "options": {"expires": 20 * HOUR, "queue": "default"},
+    },
 }

@@ -341,6 +341,8 @@ class FieldObservation(GeoPointMixin):
         choices=Sensitivity.choices, default=Sensitivity.ROUTINE
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the retention job blanked the narrative and removed the person/vehicle links.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -396,7 +398,18 @@ class Person(models.Model):
     views_or_associations = models.TextField(blank=True, default="")
     views_related_to_criminal_conduct = models.BooleanField(default=False)
     views_justification = models.TextField(blank=True, default="")
+    # The retention clock (governance.retention) runs from the later of these two and never from
+    # an edit: 28 CFR 23 says updating identifying information is not a review. Only
+    # ``person_validate`` sets the validation fields.
     created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validation_rationale = models.TextField(blank=True, default="")
+    # Set when the retention job blanked the identifying fields; such a row is never
+    # re-processed, and its statistical fields (agency, sex, involvements) stay.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]

@@ -13,11 +13,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from beacon_core.errors import ConflictError, DomainError
+from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from dispatch import realtime
 from dispatch.addressing import (
     AddressError,
@@ -64,8 +65,9 @@ from dispatch.models import (
     Vehicle,
 )
 from governance import audit
+from governance.access import can, may_write_agency
 from governance.access_rules import need_to_know_apply
-from governance.choices import AuditAction, Sensitivity
+from governance.choices import Action, AuditAction, Category, Sensitivity
 from governance.models import Agency
 
 MAX_NARRATIVE = 20_000
@@ -1289,6 +1291,58 @@ def _check_views(
             errors["views_justification"] = problems
         raise DomainError(errors)
     return views, True, text
+
+
+@transaction.atomic
+def person_validate(*, actor: Any, person_id: Any, rationale: Any) -> Person:
+    """Record a retention review that keeps the person: reviewer, time and why (28 CFR 23).
+
+    Restarts the person's retention clock (governance.retention); nothing else does, editing
+    identifying fields included. Audited, in the same transaction.
+    """
+    if not may_validate_person(actor):
+        raise PermissionDenied("Only supervisors and analysts review intelligence records.")
+    text = rationale.strip().replace("\x00", "") if isinstance(rationale, str) else ""
+    if not text:
+        raise DomainError(
+            "Say why the person is still reasonably suspected of current criminal activity.",
+            field="rationale",
+        )
+    _check_text(text, "rationale", 5_000)
+    try:
+        person = Person.objects.select_for_update().get(pk=int(person_id))
+    except (TypeError, ValueError, Person.DoesNotExist):
+        raise NotFoundError from None
+    if not may_write_agency(actor, person.agency_id):
+        raise PermissionDenied("Not allowed to change this person.")
+    if person.anonymised_at is not None:
+        raise DomainError("This person was anonymised by retention.", field="person")
+    before = {"validated_at": person.validated_at, "validated_by": person.validated_by_id}
+    person.validated_at = timezone.now()
+    person.validated_by = _actor(actor)
+    person.validation_rationale = text
+    person.save(update_fields=["validated_at", "validated_by", "validation_rationale"])
+    audit.record(
+        action=AuditAction.CHANGE,
+        actor=actor,
+        obj=person,
+        justification=text,
+        details={
+            "retention_review": "validated",
+            "changed": audit.changed_fields(
+                before,
+                {"validated_at": person.validated_at, "validated_by": person.validated_by_id},
+            ),
+        },
+    )
+    return person
+
+
+def may_validate_person(user: Any) -> bool:
+    """A retention review is an intelligence judgement (is the subject still reasonably
+    suspected?), so it takes the right to decide on findings as well as to see persons:
+    supervisors and analysts by default, not dispatchers, who edit persons."""
+    return can(user, Action.VIEW, Category.PERSON) and can(user, Action.CHANGE, Category.FINDING)
 
 
 @transaction.atomic

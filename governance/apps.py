@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class GovernanceConfig(AppConfig):
-    """Roles, agencies, access rules and decisions, the audit trail and (later) retention."""
+    """Roles, agencies, access rules and decisions, the audit trail, retention and legal holds."""
 
     name = "governance"
     default_auto_field = "django.db.models.BigAutoField"
@@ -27,6 +27,10 @@ class GovernanceConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_seed_access_rules, sender=self, dispatch_uid="beacon_seed_grants")
+        # Same for the retention policies (migration 0006): a flushed database gets the defaults.
+        post_migrate.connect(
+            _seed_retention_policies, sender=self, dispatch_uid="beacon_seed_retention"
+        )
 
 
 def _seed_access_rules(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
@@ -41,3 +45,14 @@ def _seed_access_rules(sender: AppConfig, using: str = "default", **kwargs: obje
     seed_default_grants(
         RoleGrant.objects.db_manager(using).model, AccessPolicyState, timezone.now()
     )
+
+
+def _seed_retention_policies(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
+    from django.db import connections
+
+    from governance.models import RetentionPolicy
+    from governance.retention import seed_default_policies
+
+    if "governance_retentionpolicy" not in connections[using].introspection.table_names():
+        return  # migrating backwards past 0006
+    seed_default_policies(RetentionPolicy.objects.db_manager(using).model)

@@ -71,3 +71,30 @@ class AuditAction(models.TextChoices):
     LOGIN_LOCKED = "login_locked", "Sign-in locked"
     LOGIN_UNLOCKED = "login_unlocked", "Sign-in unlocked"
     TWO_FACTOR_CHANGE = "two_factor_change", "Two-factor change"
+
+
+class RetentionCategory(models.TextChoices):
+    """What the retention job keeps for a while and then removes (one policy row each)."""
+
+    AVL = "avl", "AVL breadcrumbs (unit positions)"
+    FIELD_OBSERVATION = "field_observation", "Field observations"
+    PERSON = "person", "Person-level intelligence: person records"
+    ENTITY_FINDING = "entity_finding", "Person-level intelligence: entity findings"
+    AUDIT = "audit", "Audit trail (never purged by the job)"
+
+
+class RetentionAction(models.TextChoices):
+    """What happens to an expired record."""
+
+    DELETE = "delete", "Delete"
+    ANONYMISE = "anonymise", "Anonymise"
+
+
+class HoldObject(models.TextChoices):
+    """The kinds of record a legal hold can cover (``app_label.model``, as in the audit trail)."""
+
+    CALL = "dispatch.call", "Call (and its incident's records)"
+    PERSON = "dispatch.person", "Person"
+    OBSERVATION = "dispatch.fieldobservation", "Field observation"
+    UNIT = "dispatch.unit", "Unit (all its AVL fixes)"
+    FINDING = "intelligence.finding", "Finding"

@@ -32,4 +32,6 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "may_view_briefing": bool(user is not None and can(user, Action.VIEW, Category.ASSIGNMENT)),
         "may_view_audit": can(user, Action.VIEW, Category.AUDIT),
         "may_view_access_rules": can(user, Action.VIEW, Category.ACCESS_POLICY),
+        # The retention page is the access-rule keepers' (admins') too.
+        "may_view_retention": can(user, Action.VIEW, Category.ACCESS_POLICY),
     }

@@ -8,7 +8,17 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from governance.choices import Action, AgencyKind, AuditAction, Category, Role, Sensitivity
+from governance.choices import (
+    Action,
+    AgencyKind,
+    AuditAction,
+    Category,
+    HoldObject,
+    RetentionAction,
+    RetentionCategory,
+    Role,
+    Sensitivity,
+)
 
 
 class Agency(models.Model):
@@ -310,3 +320,91 @@ class RoleLoginPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: {'TOTP required' if self.require_totp else 'password only'}"
+
+
+# --- retention and legal hold ------------------------------------------------------------------
+
+
+class RetentionPolicy(models.Model):
+    """How long one category of records is kept and what happens after (``governance.retention``).
+
+    Seeded with ``retention.DEFAULT_POLICIES`` (migration 0006 and ``post_migrate``); admins edit
+    ``keep_days`` and ``action`` on the retention page, each change audited.
+    """
+
+    category = models.CharField(max_length=32, choices=RetentionCategory.choices, unique=True)
+    keep_days = models.PositiveIntegerField()
+    action = models.CharField(max_length=16, choices=RetentionAction.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["category"]
+        constraints = [
+            # The audit trail is kept at least a year (CJIS 5.4.7); the page refuses less too.
+            models.CheckConstraint(
+                condition=~models.Q(category="audit") | models.Q(keep_days__gte=365),
+                name="retentionpolicy_audit_one_year",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(keep_days__gte=1), name="retentionpolicy_keep_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.keep_days} days, then {self.action}"
+
+
+class LegalHoldQuerySet(models.QuerySet["LegalHold"]):
+    def active(self) -> LegalHoldQuerySet:
+        return self.filter(released_at__isnull=True)
+
+
+class LegalHold(models.Model):
+    """Keeps one record (and, for a call, its incident's records) out of the retention purge
+    until released. Generic (type + id) so one table covers calls, persons, observations, units
+    and findings without a foreign key into every domain app."""
+
+    object_type = models.CharField(max_length=64, choices=HoldObject.choices)
+    object_id = models.PositiveBigIntegerField()
+    # The held record's agency: whose admins and supervisors see and release the hold.
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    placed_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    release_reason = models.TextField(blank=True, default="")
+
+    objects = LegalHoldQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            # One active hold per record: a second would make "released" ambiguous.
+            models.UniqueConstraint(
+                fields=["object_type", "object_id"],
+                condition=models.Q(released_at__isnull=True),
+                name="legalhold_one_active_per_record",
+            ),
+        ]
+        indexes = [models.Index(fields=["object_type", "released_at"], name="legalhold_active")]
+
+    def __str__(self) -> str:
+        return f"hold on {self.record_label}"
+
+    @property
+    def record_label(self) -> str:
+        """ "Person #12": never the record's own text (an admin may not see persons' names)."""
+        kind = HoldObject(self.object_type).label.split(" (")[0]
+        return f"{kind} #{self.object_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None

@@ -175,3 +175,44 @@ def audit_events(*, user: Any, filters: AuditFilters) -> QuerySet[AuditEvent]:
     if end is not None:
         qs = qs.filter(at__lt=end)
     return qs
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def legal_holds_for(user: Any, *, released_limit: int = 50) -> list[Any]:
+    """Active holds on the user's agency's records, then the most recently released ones
+    (superusers: every agency's)."""
+    from governance.models import LegalHold
+
+    qs = LegalHold.objects.select_related("placed_by", "released_by")
+    if not user.is_superuser:
+        qs = qs.filter(agency_id=user_agency_id(user))
+    active = list(qs.filter(released_at__isnull=True).order_by("-placed_at", "-id"))
+    released = list(qs.filter(released_at__isnull=False).order_by("-released_at")[:released_limit])
+    return active + released
+
+
+def last_purge_results() -> dict[str, AuditEvent]:
+    """The newest ``retention_purge`` event per category: what the last run did.
+
+    Only these events are read (counts, cutoff, policy; no personal data), so the admins'
+    retention page can show them without opening the rest of the trail, which stays the
+    auditors'.
+    """
+    from governance.choices import RetentionCategory
+
+    latest: dict[str, AuditEvent] = {}
+    for category in RetentionCategory.values:
+        event = (
+            AuditEvent.objects.filter(
+                action=AuditAction.RETENTION_PURGE,
+                object_type="governance.retentionpolicy",
+                object_id=category,
+            )
+            .order_by("-seq")
+            .first()
+        )
+        if event is not None:
+            latest[category] = event
+    return latest

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from governance import access_views, login_views, views
+from governance import access_views, login_views, retention_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -31,5 +31,19 @@ urlpatterns = [
         "governance/login-policy/two-factor/<int:user_id>/reset/",
         login_views.two_factor_reset,
         name="two-factor-reset",
+    ),
+    path("governance/retention/", retention_views.retention_page, name="retention"),
+    path(
+        "governance/retention/policies/",
+        retention_views.retention_policies_save,
+        name="retention-policies-save",
+    ),
+    path(
+        "governance/retention/holds/", retention_views.legal_hold_place, name="retention-hold-place"
+    ),
+    path(
+        "governance/retention/holds/<int:hold_id>/release/",
+        retention_views.legal_hold_release,
+        name="retention-hold-release",
     ),
 ]

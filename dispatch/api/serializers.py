@@ -398,8 +398,18 @@ class PersonSerializer(serializers.ModelSerializer):
             "views_related_to_criminal_conduct",
             "views_justification",
             "created_at",
+            "validated_at",
+            "validated_by",
+            "validation_rationale",
+            "anonymised_at",
         ]
         read_only_fields = fields
+
+
+class PersonValidateInput(StrictInputSerializer):
+    """A retention review's reason to keep the person (28 CFR 23: still reasonably suspected)."""
+
+    rationale = serializers.CharField(max_length=5_000, trim_whitespace=True)
 
 
 class VehicleSerializer(serializers.ModelSerializer):

@@ -575,10 +575,32 @@ class PersonViewSet(mixins.ListModelMixin, DispatchViewSet):
     ordering_fields = ["last_name", "first_name", "created_at"]
     ordering = ["last_name", "first_name", "id"]
 
-    access_actions = {"need_to_know": Action.CHANGE, "intelligence_subject": Action.CHANGE}
+    # validate: the service asks for the intelligence-review right (may_validate_person).
+    access_actions = {
+        "need_to_know": Action.CHANGE,
+        "intelligence_subject": Action.CHANGE,
+        "validate": Action.VIEW,
+    }
 
     def get_queryset(self) -> QuerySet[Any]:
         return persons_visible_to(self.request.user).prefetch_related("need_to_know")
+
+    @extend_schema(
+        summary="Record a retention review that keeps the person (reviewer, time, rationale)",
+        request=s.PersonValidateInput,
+        responses={200: s.PersonSerializer},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def validate(self, request: Request, pk: str | None = None) -> Response:
+        """``person_validate``: restarts the person's retention clock; edits never do."""
+        person = access_person(request.user, pk)
+        if not services.may_validate_person(request.user):
+            raise PermissionDenied("Only supervisors and analysts review intelligence records.")
+        data = validated(s.PersonValidateInput, request.data)
+        person = services.person_validate(
+            actor=request.user, person_id=person.pk, rationale=data["rationale"]
+        )
+        return Response(self.get_serializer(person).data)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         """A person the user may see; every such read is logged (a consultation, DPA 2018 s.62)."""

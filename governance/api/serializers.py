@@ -1,10 +1,13 @@
-"""Read-only shape of an audit event in the API (the trail is never written through the API)."""
+"""Shapes of the governance API: the read-only audit trail (never written through the API) and
+legal holds."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from governance.models import AuditEvent
+from beacon_core.api.serializers import StrictInputSerializer
+from governance.choices import HoldObject
+from governance.models import AuditEvent, LegalHold
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -34,3 +37,41 @@ class AuditEventSerializer(serializers.ModelSerializer):
             "hash",
         ]
         read_only_fields = fields
+
+
+class LegalHoldSerializer(serializers.ModelSerializer):
+    """A legal hold; the record is named by kind and number only."""
+
+    record = serializers.CharField(source="record_label", read_only=True)
+    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LegalHold
+        fields = [
+            "id",
+            "object_type",
+            "object_id",
+            "record",
+            "reason",
+            "placed_by",
+            "placed_at",
+            "released_at",
+            "released_by",
+            "release_reason",
+        ]
+        read_only_fields = fields
+
+
+class LegalHoldInput(StrictInputSerializer):
+    """What to hold and why."""
+
+    object_type = serializers.ChoiceField(choices=HoldObject.choices)
+    object_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = serializers.CharField(max_length=2_000)
+
+
+class LegalHoldReleaseInput(StrictInputSerializer):
+    """Why the hold ends."""
+
+    reason = serializers.CharField(max_length=2_000)

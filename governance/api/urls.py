@@ -5,6 +5,7 @@ from governance.api import views
 
 router = SimpleRouter()
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register("legal-holds", views.LegalHoldViewSet, basename="legal-hold")
 
 urlpatterns = [
     path("me/", views.MeApi.as_view(), name="api-me"),

@@ -1,4 +1,5 @@
-"""API about the caller (who am I, a device token for field phones) and the read-only audit trail."""
+"""API about the caller (who am I, a device token for field phones), the read-only audit trail,
+and legal holds (admins and supervisors place and release them)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,30 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import audit
-from governance.api.serializers import AuditEventSerializer
+from beacon_core.api.serializers import validated
+from governance import audit, retention
+from governance.api.serializers import (
+    AuditEventSerializer,
+    LegalHoldInput,
+    LegalHoldReleaseInput,
+    LegalHoldSerializer,
+)
 from governance.api_permissions import IsAuthenticatedAnyRole
 from governance.choices import AuditAction, Category
 from governance.models import AuditEvent
-from governance.selectors import audit_events, audit_zone, parse_audit_filters, user_summary
+from governance.selectors import (
+    audit_events,
+    audit_zone,
+    legal_holds_for,
+    parse_audit_filters,
+    user_summary,
+)
 
 MeSerializer = inline_serializer(
     "Me",
@@ -150,3 +165,45 @@ def _record_read(request: Request, *, details: dict[str, Any]) -> None:
         details=details,
         request=request._request,
     )
+
+
+class MayManageHolds(BasePermission):
+    """Admins and supervisors (``retention.may_manage_holds``); everyone else is refused."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return retention.may_manage_holds(request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Legal holds of the caller's agency: active first, then released"),
+)
+class LegalHoldViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Place, list and release legal holds; the services check again and audit each change."""
+
+    permission_classes = [MayManageHolds]
+    serializer_class = LegalHoldSerializer
+    filter_backends: list[Any] = []
+    pagination_class = None
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self) -> Any:
+        return legal_holds_for(self.request.user)
+
+    @extend_schema(
+        summary="Keep a record (a call: with its incident's records) out of the retention purge",
+        request=LegalHoldInput,
+        responses={201: LegalHoldSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = validated(LegalHoldInput, request.data)
+        hold = retention.legal_hold_place(actor=request.user, **data)
+        return Response(self.get_serializer(hold).data, status=201)
+
+    @extend_schema(
+        summary="Release a legal hold", request=LegalHoldReleaseInput, responses=LegalHoldSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> Response:
+        data = validated(LegalHoldReleaseInput, request.data)
+        hold = retention.legal_hold_release(actor=request.user, hold_id=pk, reason=data["reason"])
+        return Response(self.get_serializer(hold).data)

@@ -193,6 +193,13 @@ def targets(call, unit, agency, cast) -> list[tuple[str, str, str, dict[str, Any
             "/api/v1/involvements/",
             {"role": "witness", "person": person.pk, "call": call.pk, "notes": "n"},
         ),
+        ("supervisor", "post", f"/api/v1/persons/{person.pk}/validate/", {"rationale": "r"}),
+        (
+            "supervisor",
+            "post",
+            "/api/v1/legal-holds/",
+            {"object_type": "dispatch.person", "object_id": person.pk, "reason": "r"},
+        ),
     ]
 
 

@@ -136,6 +136,22 @@ PAGES: dict[str, Route] = {
         POST="login denied denied denied denied redirect denied",
         note="the admin resets their agency's user's authenticator",
     ),
+    # --- the retention page (admins: policies and legal holds; every change is audited)
+    "retention": route(GET="login denied denied denied denied ok denied", POST=LOGIN_405),
+    "retention-policies-save": route(
+        GET=LOGIN_405,
+        POST="login denied denied denied denied invalid denied",
+        note="an empty form names keep_days",
+    ),
+    "retention-hold-place": route(
+        GET=LOGIN_405, POST="login denied denied denied denied invalid denied"
+    ),
+    "retention-hold-release": route(
+        obj="hold",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied invalid denied",
+        note="a release needs a reason; another agency's hold answers like a missing one",
+    ),
     # --- dispatch pages: console needs call create + unit change; field staff go to /field/
     "console": route(
         GET="login ok redirect ok denied denied denied",
@@ -225,6 +241,17 @@ API: dict[str, Route] = {
     "audit-event-detail": route(
         obj="audit_event", GET="login denied denied denied denied denied ok", POST=ANON_ALL_403
     ),
+    # --- legal holds (admins and supervisors; the retention page is the admins')
+    "legal-hold-list": route(
+        GET="login denied denied ok denied ok denied",
+        POST="login denied denied invalid denied invalid denied",
+    ),
+    "legal-hold-release": route(
+        obj="hold",
+        GET="login denied denied method denied method denied",
+        POST="login denied denied invalid denied invalid denied",
+        note="a release needs a reason",
+    ),
     # --- calls
     "call-list": route(GET=CALL_READ, POST="login invalid denied invalid denied denied denied"),
     "call-detail": route(
@@ -280,6 +307,12 @@ API: dict[str, Route] = {
         GET="login method method method method denied denied",
         POST="login invalid denied invalid denied denied denied",
         note="marking a subject changes the person: dispatchers and supervisors",
+    ),
+    "person-validate": route(
+        obj="person",
+        GET="login method method method method denied denied",
+        POST="login denied denied invalid invalid denied denied",
+        note="a retention review: who may decide on findings and see persons",
     ),
     "vehicle-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
     "vehicle-detail": route(
@@ -463,6 +496,7 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("grant", "other_agency"): frozenset(),
     ("lock", "other_agency"): frozenset(),
     ("totp_user", "other_agency"): frozenset(),
+    ("hold", "other_agency"): frozenset(),
     # the admin's object pages: another agency's rows, and notes above the admin's level
     ("admin:dispatch_unit", "other_agency"): frozenset(),
     ("admin:dispatch_premisenote", "other_agency"): frozenset(),

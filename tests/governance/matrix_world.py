@@ -438,3 +438,18 @@ def _newer_records(
 
         world.own["totp_user"] = device(world.users["dispatcher"]).user_id
         world.hidden["totp_user"] = {"other_agency": device(n_disp).user_id}
+
+    hold_model = _model("governance.LegalHold")
+    if hold_model is not None:
+
+        def hold(on_agency: Any, unit_id: int) -> Any:
+            return hold_model.objects.create(
+                object_type="dispatch.unit",
+                object_id=unit_id,
+                agency=on_agency,
+                reason="Matrix.",
+                placed_at=timezone.now(),
+            )
+
+        world.own["hold"] = hold(agency, unit.pk).pk
+        world.hidden["hold"] = {"other_agency": hold(neighbour, unit.pk + 1_000_000).pk}
