@@ -26,6 +26,7 @@ from dispatch.models import (
     Unit,
     Vehicle,
 )
+from governance import audit
 from governance.access import (
     can,
     limit_need_to_know,
@@ -62,13 +63,16 @@ def observations_visible_to(user: Any) -> QuerySet[FieldObservation]:
     return _by_sensitivity(qs, user, Category.FIELD_OBSERVATION)
 
 
+def _persons_before_need_to_know(user: Any) -> QuerySet[Person]:
+    return _by_sensitivity(
+        _by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON
+    )
+
+
 def persons_visible_to(user: Any) -> QuerySet[Person]:
     """Persons of visible agencies, at the user's level, and not limited to need-to-know groups
     the user is outside of."""
-    qs = _by_sensitivity(
-        _by_agency(Person.objects.all(), user, Category.PERSON), user, Category.PERSON
-    )
-    return limit_need_to_know(qs, user)
+    return limit_need_to_know(_persons_before_need_to_know(user), user)
 
 
 def vehicles_visible_to(user: Any) -> QuerySet[Vehicle]:
@@ -158,8 +162,18 @@ def access_observation(
 
 
 def access_person(user: Any, person_id: Any, *, for_write: bool = False) -> Person:
-    """The person if the user may see them."""
-    return _access(persons_visible_to(user), person_id, user, Category.PERSON, for_write)
+    """The person if the user may see them.
+
+    A person hidden only by need-to-know answers like a missing one, and the refused attempt is
+    audited once the answer is sent (28 CFR 23.20(d), CJIS 5.4.1.1).
+    """
+    try:
+        return _access(persons_visible_to(user), person_id, user, Category.PERSON, for_write)
+    except NotFoundError:
+        audit.note_need_to_know_refusal(
+            _persons_before_need_to_know(user), person_id, category=Category.PERSON
+        )
+        raise
 
 
 def access_vehicle(user: Any, vehicle_id: Any, *, for_write: bool = False) -> Vehicle:

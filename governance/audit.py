@@ -66,6 +66,13 @@ def bound_request(request: HttpRequest) -> Iterator[None]:
         _current_request.reset(token)
 
 
+# Marks on the request being served (see ``record_refusal``).
+_REFUSAL_RECORDED = "_beacon_refusal_recorded"
+_HIDDEN_REFUSAL = "_beacon_hidden_refusal"
+MAX_PATH = 200
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 # --- cleaning: what is stored is exactly what is hashed --------------------------------------
 
 
@@ -302,6 +309,11 @@ def record(
         "agency_id": agency_id,
         "details": _json_value(dict(details or {})),
     }
+    if fields["details"].get("outcome") == "denied":
+        # The request's refusal is on the trail now; ``record_refusal`` must not add a second.
+        served = _current_request.get()
+        if served is not None:
+            setattr(served, _REFUSAL_RECORDED, True)
     with transaction.atomic():
         _lock_chain()
         head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
@@ -496,4 +508,78 @@ def record_view(
             **({"sensitivity": int(sensitivity)} if sensitivity is not None else {}),
             **dict(details or {}),
         },
+    )
+
+
+# --- refused requests (CJIS 5.4.1.1: unsuccessful attempts to access a resource) -------------
+
+
+def note_need_to_know_refusal(qs: Any, pk: Any, *, category: str) -> None:
+    """Remember that the record ``pk`` of ``qs`` exists and was hidden from the request's user.
+
+    Called by access functions after a record answered "not found": ``qs`` is what the user would
+    see without need-to-know, so a hit means a need-to-know limit alone refused it. Nothing is
+    written here (the access check may sit inside a transaction that rolls back with its 404);
+    ``record_refusal`` writes the event once the response is ready. The answer stays the plain
+    404 of a missing record.
+    """
+    served = _current_request.get()
+    text = str(pk)
+    if served is None or not text.isdigit() or len(text) > 18:
+        return
+    obj = qs.filter(pk=int(text)).first()
+    if obj is not None:
+        setattr(served, _HIDDEN_REFUSAL, (obj, category))
+
+
+def record_refusal(request: HttpRequest, response: Any) -> AuditEvent | None:
+    """One ``denied`` event for a signed-in user's refused request; ``None`` when not recorded.
+
+    Recorded: every 403 (a role without the right, a write to another agency's record, a failed
+    CSRF check), and a 404 that hid an existing record by need-to-know (see
+    ``note_need_to_know_refusal``). Not recorded: anonymous requests (401, sign-in redirects; the
+    sign-in itself is audited), 404s of missing or otherwise invisible records, and requests whose
+    refusal a view already recorded (the audit trail's own pages). The response is not touched.
+    """
+    status = getattr(response, "status_code", 0)
+    if status not in (403, 404) or getattr(request, _REFUSAL_RECORDED, False):
+        return None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    method = (request.method or "").upper()
+    action = (
+        AuditAction.VIEW
+        if method in SAFE_METHODS
+        else AuditAction.DELETE
+        if method == "DELETE"
+        else AuditAction.CHANGE
+    )
+    match = getattr(request, "resolver_match", None)
+    details: dict[str, Any] = {
+        "outcome": "denied",
+        "status": status,
+        "method": method[:10],
+        "path": request.path[:MAX_PATH],
+        "route": (match.view_name if match else "")[:MAX_PATH],
+    }
+    if status == 403:
+        return record(
+            action=action,
+            actor=user,
+            object_type="http.request",
+            object_label=details["route"] or details["path"],
+            details=details,
+            request=request,
+        )
+    hidden = getattr(request, _HIDDEN_REFUSAL, None)
+    if hidden is None:
+        return None
+    obj, category = hidden
+    return record(
+        action=action,
+        actor=user,
+        obj=obj,
+        details={**details, "reason": "need_to_know", "category": category},
+        request=request,
     )

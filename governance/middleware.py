@@ -24,7 +24,8 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
 
 
 class AuditRequestMiddleware:
-    """Lets ``governance.audit.record`` find the client address of the request being served.
+    """Lets ``governance.audit.record`` find the client address of the request being served,
+    and records a signed-in user's refused request (403, or a need-to-know 404) once it is answered.
 
     Services are called with domain arguments, not requests; without this, an event recorded
     deep in a service (a finding decision) would lose the IP and user agent CJIS asks for.
@@ -34,7 +35,11 @@ class AuditRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> Any:
-        from governance.audit import bound_request
+        from governance.audit import bound_request, record_refusal
 
         with bound_request(request):
-            return self.get_response(request)
+            response = self.get_response(request)
+            # After the view and outside its transactions: a refusal rolled back with the
+            # view's work would leave no trace.
+            record_refusal(request, response)
+            return response

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from beacon_core.errors import NotFoundError
+from governance import audit
 from governance.access import can, limit_need_to_know, may_write_agency, visible_agency_ids
 from governance.choices import Action, Category
 from intelligence.choices import FindingKind, FindingStatus
@@ -23,8 +24,12 @@ def findings_visible_to(user: Any) -> QuerySet[Finding]:
     Entity findings are about persons and vehicles, so they also need person view rights in
     the finding's agency. A finding limited to need-to-know groups needs membership of one.
     """
+    return limit_need_to_know(_findings_before_need_to_know(user), user)
+
+
+def _findings_before_need_to_know(user: Any) -> QuerySet[Finding]:
     agencies = visible_agency_ids(user, Category.FINDING)
-    qs = limit_need_to_know(Finding.objects.all(), user)
+    qs = Finding.objects.all()
     if agencies is not None:
         if not agencies:
             return qs.none()
@@ -73,6 +78,10 @@ def access_finding(user: Any, finding_id: Any, *, for_write: bool = False) -> Fi
     try:
         finding = findings_visible_to(user).get(pk=int(finding_id))
     except (TypeError, ValueError, Finding.DoesNotExist):
+        # Hidden only by need-to-know: still "not found", but the attempt is audited.
+        audit.note_need_to_know_refusal(
+            _findings_before_need_to_know(user), finding_id, category=Category.FINDING
+        )
         raise NotFoundError from None
     if for_write and not (can_review_findings(user) and may_write_agency(user, finding.agency_id)):
         raise PermissionDenied("Not allowed to review this finding.")
