@@ -18,6 +18,15 @@ from intelligence.runners.base import FindingDraft, RunnerOutput, input_hash, me
 
 ENTITY_DEFAULTS: dict[str, Any] = {"window_days": 180, "min_incidents": 3, "max_evidence": 500}
 
+# Everything the repeat-person and linking jobs read about an involvement besides where and when
+# it was recorded: who (as an id) and in which role. LED Art. 11 forbids profiling on special
+# categories of data, so persons and vehicles enter as ids only; their descriptive fields (sex,
+# date of birth, description, views or associations) are never features.
+ENTITY_FEATURES: tuple[str, ...] = ("person_id", "vehicle_id", "role")
+# Read only for flagged entities, to word the explanation ("SMITH, JOHN appears as ...").
+PERSON_LABEL_FIELDS: tuple[str, ...] = ("last_name", "first_name")
+VEHICLE_LABEL_FIELDS: tuple[str, ...] = ("plate_state", "plate")
+
 
 def entities(
     *, as_of: dt.datetime, agency_id: int | None, parameters: Mapping[str, Any] | None = None
@@ -43,12 +52,12 @@ def entities(
     # (involvement, agency, incident key, entity key, role); keys are ("c"|"o", id), ("p"|"v", id)
     rows: list[tuple[int, int, str, str, str]] = []
     for pk, agency, call, person, vehicle, role in on_calls.values_list(
-        "pk", "call__agency_id", "call_id", "person_id", "vehicle_id", "role"
+        "pk", "call__agency_id", "call_id", *ENTITY_FEATURES
     ):
         ent = f"p{person}" if person is not None else f"v{vehicle}"
         rows.append((pk, agency, f"c{call}", ent, role))
     for pk, agency, obs, person, vehicle, role in on_obs.values_list(
-        "pk", "observation__agency_id", "observation_id", "person_id", "vehicle_id", "role"
+        "pk", "observation__agency_id", "observation_id", *ENTITY_FEATURES
     ):
         ent = f"p{person}" if person is not None else f"v{vehicle}"
         rows.append((pk, agency, f"o{obs}", ent, role))
@@ -84,8 +93,12 @@ def entities(
         for rec in found
         if rec.flagged
     }
-    persons = Person.objects.in_bulk({int(e[1:]) for e in flagged if e[0] == "p"})
-    vehicles = Vehicle.objects.in_bulk({int(e[1:]) for e in flagged if e[0] == "v"})
+    persons = Person.objects.only(*PERSON_LABEL_FIELDS).in_bulk(
+        {int(e[1:]) for e in flagged if e[0] == "p"}
+    )
+    vehicles = Vehicle.objects.only(*VEHICLE_LABEL_FIELDS).in_bulk(
+        {int(e[1:]) for e in flagged if e[0] == "v"}
+    )
 
     def evidence(incs: Iterable[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         ordered = sorted(incs)
