@@ -29,7 +29,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -647,3 +647,59 @@ def run_purge(
 def preview(now: dt.datetime | None = None) -> list[CategoryResult]:
     """What the next purge would process (a dry run of every category)."""
     return run_purge(now=now, dry_run=True)
+
+
+# --- what falls due soon (for review before the purge) -----------------------------------------
+
+DUE_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DueSoon:
+    """Records of one category whose retention period ends within ``days`` (not yet expired)."""
+
+    category: str
+    days: int
+    due: int  # will be purged or anonymised in that time unless reviewed (persons) or held
+    held: int  # due, but a legal hold keeps them
+    first_due: dt.datetime | None  # when the earliest of ``due`` expires
+
+
+def _clock(category: str) -> Any:
+    """The moment a record's retention period starts from (as in ``candidates``)."""
+    if category == RetentionCategory.PERSON:
+        return Coalesce("validated_at", "created_at")
+    return F("recorded_at" if category == RetentionCategory.AVL else "created_at")
+
+
+def due_within(
+    days: int = DUE_SOON_DAYS, now: dt.datetime | None = None, categories: Iterable[str] = ()
+) -> list[DueSoon]:
+    """Per purgeable category, what expires in the next ``days`` days (28 CFR 23: review and
+    validate before the period ends, or it is purged). Counts only; changes nothing.
+
+    A person validated meanwhile leaves the list (the clock restarts at ``validated_at``).
+    """
+    if not 0 <= days <= MAX_KEEP_DAYS:
+        raise DomainError(f"Between 0 and {MAX_KEEP_DAYS} days.", field="days")
+    now = now or timezone.now()
+    later = now + dt.timedelta(days=days)
+    holds = active_holds()
+    out = []
+    for category in categories or PURGEABLE:
+        policy = policy_for(category)
+        expired = candidates(category, policy, now).values("pk")
+        soon = candidates(category, policy, later).exclude(pk__in=expired)
+        held = soon.filter(held_q(category, holds, now))
+        due = soon.exclude(pk__in=held.values("pk"))
+        first = due.aggregate(first=Min(_clock(category)))["first"]
+        out.append(
+            DueSoon(
+                category=category,
+                days=days,
+                due=due.count(),
+                held=held.count(),
+                first_due=first + dt.timedelta(days=policy.keep_days) if first else None,
+            )
+        )
+    return out

@@ -35,6 +35,7 @@ def _rows(values: Any) -> list[dict[str, Any]]:
     stored = {p.category: p for p in RetentionPolicy.objects.select_related("updated_by")}
     last = last_purge_results()
     previews = {r.category: r for r in retention.preview()}
+    due = {d.category: d for d in retention.due_within(retention.DUE_SOON_DAYS)}
     rows = []
     for category, label in RetentionCategory.choices:
         policy = stored.get(category) or retention.policy_for(category)
@@ -52,6 +53,7 @@ def _rows(values: Any) -> list[dict[str, Any]]:
                 "purgeable": category in retention.PURGEABLE,
                 "last": last.get(category),
                 "preview": previews.get(category),
+                "due": due.get(category),
                 # What the form sent, shown again after a refusal.
                 "days_value": values.get(f"keep_days:{category}", policy.keep_days),
                 "action_value": values.get(f"action:{category}", policy.action),
@@ -63,6 +65,7 @@ def _rows(values: Any) -> list[dict[str, Any]]:
 def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         "rows": _rows(extra.get("values") or {}),
+        "due_days": retention.DUE_SOON_DAYS,
         "holds": legal_holds_for(request.user),
         "hold_types": HoldObject.choices,
         "may_change": can(request.user, Action.CHANGE, Category.ACCESS_POLICY),

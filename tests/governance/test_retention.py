@@ -447,3 +447,51 @@ def test_beat_runs_the_purge_daily() -> None:
 def test_policy_for_falls_back_to_the_default_when_the_row_is_gone() -> None:
     RetentionPolicy.objects.filter(category="avl").delete()
     assert retention.policy_for(RetentionCategory.AVL).keep_days == 90
+
+
+def test_due_within_lists_what_expires_soon_per_category_and_review_takes_it_off(
+    agency, cast
+) -> None:
+    now = timezone.now()
+    unit = UnitFactory(agency=agency)
+    fix(unit, now - 100 * DAY)  # expired already (90 days): the purge's, not "due soon"
+    due_fix = fix(unit, now - 80 * DAY)  # expires in 10 days
+    fix(unit, now - 10 * DAY)  # 80 days to go
+    reviewed, lapsing, held = person(agency, "Reviewed"), person(agency, "Lapsing"), person(agency)
+    retention.legal_hold_place(
+        actor=cast["supervisor"], object_type=HoldObject.PERSON, object_id=held.pk, reason="Trial"
+    )
+    # Time travel to 20 days before the five years are over.
+    soon = now + (retention.FIVE_YEARS - 20) * DAY
+    by_category = {d.category: d for d in retention.due_within(30, now=soon)}
+    people = by_category["person"]
+    assert (people.due, people.held, people.days) == (2, 1, 30)
+    assert people.first_due is not None
+    assert abs(people.first_due - (reviewed.created_at + retention.FIVE_YEARS * DAY)) < DAY
+
+    avl = {d.category: d for d in retention.due_within(30, now=now)}["avl"]
+    assert (avl.due, avl.held) == (1, 0)
+    assert abs(avl.first_due - (due_fix.recorded_at + 90 * DAY)) < dt.timedelta(seconds=1)
+
+    with mock.patch("django.utils.timezone.now", return_value=soon):
+        dispatch_services.person_validate(
+            actor=cast["supervisor"], person_id=reviewed.pk, rationale="Still active in case 9."
+        )
+    people = retention.due_within(30, now=soon, categories=["person"])[0]
+    assert (people.due, people.held) == (1, 1)  # only the lapsing one is left to review
+    # Editing identifying fields does not take a person off the list.
+    lapsing.date_of_birth = dt.date(1980, 1, 1)
+    lapsing.save()
+    assert retention.due_within(30, now=soon, categories=["person"])[0].due == 1
+    with pytest.raises(DomainError):
+        retention.due_within(-1)
+    # Counting changes nothing.
+    assert UnitPosition.objects.count() == 3 and not purge_events()
+
+
+def test_command_lists_what_is_due_within_n_days(agency, capsys) -> None:  # type: ignore[no-untyped-def]
+    fix(UnitFactory(agency=agency), timezone.now() - 80 * DAY)
+    call_command("purge_expired", "--due-within", "30", "--no-progress")
+    out = capsys.readouterr().out
+    assert "avl: 1 due within 30 days" in out
+    assert UnitPosition.objects.count() == 1 and not purge_events()

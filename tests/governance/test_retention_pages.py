@@ -68,6 +68,24 @@ def test_page_shows_preview_and_last_purge(agency, cast) -> None:
     assert UnitPosition.objects.count() == 0
 
 
+def test_page_shows_what_falls_due_within_thirty_days(agency, cast) -> None:
+    now = timezone.now()
+    UnitPosition.objects.create(
+        unit=UnitFactory(agency=agency),
+        recorded_at=now - dt.timedelta(days=80),
+        latitude=1,
+        longitude=1,
+    )
+    page = browser(cast["admin"]).get(PAGE).content.decode()
+    assert "Due within 30 days" in page
+    # Shown in the agency's time zone: the day may differ from the UTC one by one.
+    days = {(now + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in (9, 10, 11)}
+    cell = page.split('data-category="avl">', 1)[1].split("</td>", 1)[0]
+    assert cell in {f"1 (first {day}), 0 held" for day in days}
+    person_cell = page.split('data-category="person">', 1)[1].split("</td>", 1)[0]
+    assert person_cell == "0, 0 held"
+
+
 def test_admin_edits_policies(cast) -> None:
     admin = browser(cast["admin"])
     response = admin.post(

@@ -1,4 +1,4 @@
-"""``python manage.py purge_expired [--dry-run] [--category X] [--batch-size N]``.
+"""``python manage.py purge_expired [--dry-run] [--category X] [--batch-size N] [--due-within D]``.
 
 The same purge as the daily job (``governance.retention.run_purge``), with a progress bar per
 category on stderr. Safe to interrupt: whole batches are committed, and a rerun carries on.
@@ -30,8 +30,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=retention.BATCH_SIZE)
         parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
+        parser.add_argument(
+            "--due-within",
+            type=int,
+            metavar="DAYS",
+            help="Only list, per category, what expires within DAYS days (for review); no purge.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["due_within"] is not None:
+            self._due_within(options["due_within"], options["category"] or ())
+            return
         bars: list[tqdm] = []
 
         def progress(category: str, total: int) -> retention.Progress:
@@ -64,4 +73,15 @@ class Command(BaseCommand):
                 f"{r.category}: {verb} {r.eligible if r.dry_run else r.processed} "
                 f"({r.action}, kept {r.keep_days} days, cutoff {r.cutoff:%Y-%m-%d %H:%M} UTC), "
                 f"{r.held} held"
+            )
+
+    def _due_within(self, days: int, categories: Any) -> None:
+        try:
+            rows = retention.due_within(days, categories=categories)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        for r in rows:
+            first = f", first on {r.first_due:%Y-%m-%d} UTC" if r.first_due else ""
+            self.stdout.write(
+                f"{r.category}: {r.due} due within {r.days} days{first}, {r.held} held"
             )
