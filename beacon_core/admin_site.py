@@ -48,6 +48,17 @@ class BeaconAdminSite(admin.AdminSite):
         response: HttpResponse = super().login(request, extra_context)
         return response
 
+    def password_change(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """One's own password change, audited whether it succeeds or is refused (CJIS 5.4.1.1)."""
+        from governance.audit import record_password_change
+
+        response = super().password_change(request, extra_context)
+        if request.user.is_authenticated:
+            record_password_change(request, request.user, response)
+        return response
+
     def get_urls(self) -> list[Any]:
         # Registration must happen before the model URLs are built. Django's
         # autodiscover would also import leaflet.admin, which needs GDAL (see

@@ -54,6 +54,13 @@ class BeaconUserAdmin(CategoryAdmin, UserAdmin):
             )
             publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        """Setting someone's password in the admin, audited whether it succeeds or is refused."""
+        response = super().user_change_password(request, id, form_url)
+        account = self.get_object(request, id) if request.method == "POST" else None
+        audit.record_password_change(request, account, response)
+        return response
+
 
 class BeaconGroupAdmin(CategoryAdmin, GroupAdmin):
     access_category = Category.USER

@@ -583,3 +583,34 @@ def record_refusal(request: HttpRequest, response: Any) -> AuditEvent | None:
         details={**details, "reason": "need_to_know", "category": category},
         request=request,
     )
+
+
+# --- password changes (CJIS 5.4.1.1: successful and unsuccessful password changes) ----------
+
+
+def record_password_change(request: HttpRequest, account: Any, response: Any) -> AuditEvent | None:
+    """One ``change`` event on ``account`` for a submitted password-change form.
+
+    ``response`` is the form view's answer: a redirect means the password was changed
+    (``outcome: allowed``); the form shown again means it was refused (``outcome: failed``, with
+    the names of the fields in error, never a value). GETs and other answers record nothing.
+    """
+    if request.method != "POST" or account is None:
+        return None
+    status = getattr(response, "status_code", 0)
+    if status in (301, 302, 303):
+        details: dict[str, Any] = {"password": "changed", "outcome": "allowed"}
+    elif status == 200:
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        errors = sorted(getattr(form, "errors", {}) or {}) if form is not None else []
+        details = {"password": "change refused", "outcome": "failed", "fields": errors}
+    else:
+        return None
+    own = getattr(request.user, "pk", None) == account.pk
+    return record(
+        action=AuditAction.CHANGE,
+        actor=request.user,
+        obj=account,
+        details={**details, "own_account": own},
+        request=request,
+    )
