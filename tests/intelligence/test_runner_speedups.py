@@ -130,7 +130,8 @@ def test_upserts_cost_a_fixed_number_of_queries(agency, monkeypatch) -> None:  #
         assert sorted(other.evidence.values_list("call_id", flat=True)) == sorted(calls)
         Finding.objects.all().delete()
     # More drafts, not more queries (a few per run, whatever the number of findings).
-    assert max(max(pair) for pair in used) <= 15, used
+    # (+3 since runs are audited: the chain lock on PostgreSQL, the chain head, the summary event.)
+    assert max(max(pair) for pair in used) <= 18, used
     assert abs(used[1][1] - used[0][1]) <= 1, used
 
 
