@@ -7,47 +7,16 @@ shares one rolled-back transaction for the whole module.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.db import connection
-from django.test import Client
 
 from config.asgi import application
+from tests.dispatch.test_consumers import ORIGIN, in_sync_thread, session_cookie
 from tests.governance.authorization_matrix import ROLES, WEBSOCKETS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
-
-
-async def in_sync_thread(work: Callable[[], Any]) -> Any:
-    """Run ``work`` (database access) in a plain thread, off the test's event loop."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Any] = loop.create_future()
-
-    def run() -> None:
-        try:
-            result = work()
-        except BaseException as exc:  # handed to the awaiting test
-            loop.call_soon_threadsafe(done.set_exception, exc)
-        else:
-            loop.call_soon_threadsafe(done.set_result, result)
-        finally:
-            connection.close()
-
-    threading.Thread(target=run, daemon=True).start()
-    return await asyncio.wait_for(done, timeout=30)
-
-
-def session_cookie(user: Any) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
 async def answer(path: str, user: Any | None) -> str:
