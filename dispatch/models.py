@@ -459,10 +459,12 @@ class Vehicle(models.Model):
 
     class Meta:
         constraints = [
+            # One record of a plate per agency and sensitivity level: someone not cleared for a
+            # confidential record of the plate records their own, and is never told it exists.
             models.UniqueConstraint(
-                fields=["agency", "plate", "plate_state"],
+                fields=["agency", "plate", "plate_state", "sensitivity"],
                 condition=~Q(plate=""),
-                name="vehicle_unique_plate",
+                name="vehicle_unique_plate_per_level",
             ),
         ]
 

@@ -1504,8 +1504,16 @@ def vehicle_get_or_create(
     description: str = "",
     sensitivity: int = Sensitivity.RESTRICTED,
     actor: Any = None,
+    visible_up_to: int | None = None,
 ) -> tuple[Vehicle, bool]:
-    """Return the agency's vehicle with this plate and state (normalised), creating it if new."""
+    """Return the agency's vehicle with this plate and state (normalised), creating it if new.
+
+    ``visible_up_to`` is the caller's clearance for vehicles: a record of the plate above it is
+    not "found" (that would tell the caller a confidential record exists); the caller gets a
+    record of their own level instead, exactly as if the plate were new. The plate is unique per
+    agency and sensitivity level, so the confidential record stays as it was, and its readers see
+    both.
+    """
     norm_plate, norm_state = normalize_plate(plate), normalize_state(plate_state)
     if plate and not norm_plate:
         raise DomainError("A plate needs letters or digits.", field="plate")
@@ -1531,14 +1539,26 @@ def vehicle_get_or_create(
         "sensitivity": sensitivity,
     }
     if norm_plate:
+        same = Vehicle.objects.filter(agency=agency, plate=norm_plate, plate_state=norm_state)
+        if visible_up_to is not None:
+            same = same.filter(sensitivity__lte=visible_up_to)
+        found = same.order_by("-sensitivity", "pk").first()
+        if found is not None:
+            return found, False
         try:
             with transaction.atomic():
-                vehicle, created = Vehicle.objects.get_or_create(
-                    agency=agency, plate=norm_plate, plate_state=norm_state, defaults=fields
+                vehicle, created = (
+                    Vehicle.objects.create(
+                        agency=agency, plate=norm_plate, plate_state=norm_state, **fields
+                    ),
+                    True,
                 )
-        except IntegrityError:
+        except IntegrityError:  # recorded a moment ago by someone else, at this level
             return Vehicle.objects.get(
-                agency=agency, plate=norm_plate, plate_state=norm_state
+                agency=agency,
+                plate=norm_plate,
+                plate_state=norm_state,
+                sensitivity=fields["sensitivity"],
             ), False
     else:
         vehicle, created = Vehicle.objects.create(agency=agency, **fields), True

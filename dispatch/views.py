@@ -41,7 +41,7 @@ from dispatch.permissions import (
     persons_visible_to,
     vehicles_visible_to,
 )
-from governance.access import can, user_agency_id
+from governance.access import can, max_sensitivity, user_agency_id
 from governance.choices import Action, Category
 
 
@@ -405,6 +405,7 @@ def _file_observation(request: HttpRequest, agency_id: int, values: dict[str, st
             raise PermissionDenied("Not allowed to record vehicles.")
         try:
             vehicle, _ = services.vehicle_get_or_create(
+                visible_up_to=max_sensitivity(request.user, Category.VEHICLE),
                 agency=agency,
                 plate=values["plate"],
                 plate_state=values["plate_state"],

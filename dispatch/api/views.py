@@ -689,10 +689,12 @@ class VehicleViewSet(mixins.ListModelMixin, DispatchViewSet):
         data = dict(validated(s.VehicleInput, request.data))
         data.setdefault("sensitivity", Sensitivity.RESTRICTED)
         check_clearance(request.user, Category.VEHICLE, data["sensitivity"])
-        vehicle, created = services.vehicle_get_or_create(agency=agency, actor=request.user, **data)
-        if not created and not vehicles_visible_to(request.user).filter(pk=vehicle.pk).exists():
-            # The plate is on record above the user's level: never hand that record back.
-            raise PermissionDenied("You may not record this vehicle; ask a supervisor.")
+        vehicle, created = services.vehicle_get_or_create(
+            agency=agency,
+            actor=request.user,
+            visible_up_to=max_sensitivity(request.user, Category.VEHICLE),
+            **data,
+        )
         return Response(
             self.get_serializer(vehicle).data,
             status=http_status.HTTP_201_CREATED if created else http_status.HTTP_200_OK,

@@ -225,13 +225,20 @@ def test_bad_vehicle_is_400_naming_the_field(client_for, agency, payload, field)
     assert not Vehicle.objects.exists()
 
 
-def test_vehicle_above_users_level_is_not_handed_back(client_for, agency):
-    services.vehicle_get_or_create(
+def test_vehicle_above_users_level_is_not_handed_back_nor_hinted(client_for, agency):
+    spy = services.vehicle_get_or_create(
         agency=agency, plate="SPY1", plate_state="TX", sensitivity=Sensitivity.CONFIDENTIAL
-    )
+    )[0]
     response = client_for("dispatcher").post(VEHICLES, {"plate": "spy1", "plate_state": "tx"})
-    assert response.status_code == 403
-    assert "SPY1" not in response.content.decode()
+    # Answered like a new plate: a record of the dispatcher's own level, not the confidential one.
+    assert response.status_code == 201
+    mine = response.json()
+    assert mine["id"] != spy.pk and mine["sensitivity"] == Sensitivity.RESTRICTED
+    again = client_for("dispatcher").post(VEHICLES, {"plate": "SPY1", "plate_state": "TX"})
+    assert again.status_code == 200 and again.json()["id"] == mine["id"]
+    # A supervisor, cleared for both, finds the confidential one.
+    sup = client_for("supervisor").post(VEHICLES, {"plate": "SPY1", "plate_state": "TX"})
+    assert sup.status_code == 200 and sup.json()["id"] == spy.pk
 
 
 def test_vehicles_access(anon, client_for, vehicle, other_agency):
