@@ -53,7 +53,11 @@ class ExportView(APIView):
     """One dataset in one format. Subclasses name the dataset, category and how rows look."""
 
     content_negotiation_class = _AnyAccept
-    access_actions = {"GET": Action.EXPORT}
+    # Every method asks for EXPORT, so a role without it gets 403 whatever it sends, and one with
+    # it gets 405 for anything but GET (rather than answers that depend on unrelated rights).
+    access_actions = dict.fromkeys(
+        ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"), Action.EXPORT
+    )
     access_category: str = ""
     dataset: str = ""
     fmt: str = ""
