@@ -41,6 +41,7 @@ from dispatch.permissions import (
     persons_visible_to,
     vehicles_visible_to,
 )
+from exports.ui import export_buttons
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
 
@@ -70,7 +71,10 @@ def call_list_page(request: HttpRequest) -> HttpResponse:
     """Recent calls the user may see, newest first."""
     _require(request, Action.VIEW, Category.CALL)
     page = Paginator(selectors.call_list(user=request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "dispatch/call_list.html", {"page": page})
+    exports = export_buttons(
+        request.user, ["export-calls-csv", "export-calls-geojson", "export-locations-geojson"]
+    )
+    return render(request, "dispatch/call_list.html", {"page": page, "exports": exports})
 
 
 def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:

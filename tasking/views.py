@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from beacon_core.errors import DomainError, NotFoundError
 from beacon_core.maps import map_config
 from dispatch.models import Unit
+from exports.ui import export_buttons
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
 from governance.models import Agency, Membership
@@ -88,7 +89,11 @@ def board_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tasking/board.html",
-        {"config_json": config, "created": request.GET.get("created", "")},
+        {
+            "config_json": config,
+            "created": request.GET.get("created", ""),
+            "exports": export_buttons(request.user, ["export-assignment-areas-geojson"]),
+        },
     )
 
 
