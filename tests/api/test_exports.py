@@ -321,3 +321,15 @@ def test_too_many_rows_is_a_400_not_a_cut_file(client_for, make_call, settings) 
     assert response.status_code == 400
     assert "at most 1" in response.json()["non_field_errors"][0]
     assert _exports() == []
+
+
+def test_a_client_asking_for_geo_json_gets_it(client_for, make_call) -> None:
+    make_call()
+    response = client_for("analyst").get(_url("calls.geojson"), HTTP_ACCEPT="application/geo+json")
+    assert len(_geojson(response)["features"]) == 1
+    refused = client_for("analyst").get("/api/v1/exports/calls.geojson", HTTP_ACCEPT=GEO)
+    assert refused.status_code == 400
+    assert "purpose" in refused.json()
+
+
+GEO = "application/geo+json"
