@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("dispatch.api.urls")),
     path("", include("intelligence.api.urls")),
     path("", include("tasking.api.urls")),
+    path("", include("exports.api.urls")),
 ]

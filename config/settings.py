@@ -212,6 +212,8 @@ BEACON_FINDING_QUIET_DAYS = env.int("BEACON_FINDING_QUIET_DAYS", default=90)
 BEACON_TRUST_X_FORWARDED_FOR = env.bool("BEACON_TRUST_X_FORWARDED_FOR", default=False)
 # The auditor's CSV export streams at most this many events; narrow the filters for more.
 BEACON_AUDIT_EXPORT_MAX_ROWS = env.int("BEACON_AUDIT_EXPORT_MAX_ROWS", default=200_000)
+# Data exports (calls, findings, areas...) larger than this are refused with 400, not cut.
+BEACON_EXPORT_MAX_ROWS = env.int("BEACON_EXPORT_MAX_ROWS", default=50_000)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -43,6 +43,7 @@ from dispatch.permissions import (
 )
 from governance.access import can, max_sensitivity, user_agency_id
 from governance.choices import Action, Category
+from governance.export_links import export_buttons
 
 
 def _require(request: HttpRequest, action: str, category: str) -> None:
@@ -70,7 +71,10 @@ def call_list_page(request: HttpRequest) -> HttpResponse:
     """Recent calls the user may see, newest first."""
     _require(request, Action.VIEW, Category.CALL)
     page = Paginator(selectors.call_list(user=request.user), 50).get_page(request.GET.get("page"))
-    return render(request, "dispatch/call_list.html", {"page": page})
+    exports = export_buttons(
+        request.user, ["export-calls-csv", "export-calls-geojson", "export-locations-geojson"]
+    )
+    return render(request, "dispatch/call_list.html", {"page": page, "exports": exports})
 
 
 def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:

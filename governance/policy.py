@@ -46,7 +46,8 @@ DEFAULT_POLICY: dict[str, dict[str, frozenset[str]]] = {
     Role.SUPERVISOR: {
         Category.CALL: ALL,
         Category.CALLER_IDENTITY: frozenset({V, C, U}),
-        Category.LOCATION: frozenset({V, C, U}),
+        # Export of places (the locations GeoJSON) since governance/0008; never premise notes.
+        Category.LOCATION: ALL,
         Category.PREMISE_NOTE: frozenset({V, C, U}),
         Category.FIELD_OBSERVATION: frozenset({V, C, U}),
         Category.PERSON: frozenset({V, C, U}),
@@ -60,7 +61,8 @@ DEFAULT_POLICY: dict[str, dict[str, frozenset[str]]] = {
     Role.ANALYST: {
         # Analysts work on patterns, so caller identity is left out (data minimisation).
         Category.CALL: frozenset({V, E}),
-        Category.LOCATION: frozenset({V}),
+        # Export of places (the locations GeoJSON) since governance/0008.
+        Category.LOCATION: frozenset({V, E}),
         Category.PREMISE_NOTE: frozenset({V}),
         Category.FIELD_OBSERVATION: frozenset({V, E}),
         Category.PERSON: frozenset({V}),

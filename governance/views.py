@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from beacon_core.csv_safe import Echo, cell
 from beacon_core.errors import DomainError
 from governance import audit
 from governance.access import can, user_roles
@@ -114,23 +115,6 @@ def audit_page(request: HttpRequest) -> HttpResponse:
     return render(request, "governance/audit.html", context, status=400 if errors else 200)
 
 
-class _Echo:
-    """A write-through 'file' for csv.writer: each row is yielded to the response as written."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# Spreadsheet programs run cells starting with these as formulas; usernames of failed sign-ins
-# are typed by whoever tried, so such cells get a leading apostrophe in the export.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 EXPORT_COLUMNS = (
     "id",
     "seq",
@@ -167,15 +151,15 @@ def _export_rows(filters_qs: Any, *, zone: Any, limit: int) -> Iterator[list[str
                 str(event.seq),
                 event.at.astimezone(dt.UTC).isoformat(),
                 timezone.localtime(event.at, zone).isoformat(),
-                _cell(event.actor_username),
+                cell(event.actor_username),
                 str(event.actor_id or ""),
                 event.action,
                 event.object_type,
-                _cell(event.object_id),
-                _cell(event.object_label),
-                _cell(event.justification),
+                cell(event.object_id),
+                cell(event.object_label),
+                cell(event.justification),
                 event.ip,
-                _cell(event.user_agent),
+                cell(event.user_agent),
                 event.agency.code if event.agency else "",
                 json.dumps(event.details, sort_keys=True, ensure_ascii=False),
                 event.prev_hash,
@@ -212,7 +196,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         },
         allowed=True,
     )
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     stream = (writer.writerow(row) for row in _export_rows(qs, zone=zone, limit=limit))
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")

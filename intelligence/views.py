@@ -23,6 +23,7 @@ from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from beacon_core.maps import map_config
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
+from governance.export_links import export_buttons
 from governance.models import NeedToKnowGroup
 from intelligence import dashboard, runners, selectors, services, tasks
 from intelligence.choices import Decision, FindingStatus
@@ -61,7 +62,13 @@ def patterns_page(request: HttpRequest) -> HttpResponse:
             "ws": "/ws/dispatch/",
         },
     }
-    return render(request, "intelligence/dashboard.html", {"config_json": config})
+    exports = export_buttons(
+        request.user,
+        ["export-findings-csv", "export-findings-geojson", "export-hotspots-geojson"],
+    )
+    return render(
+        request, "intelligence/dashboard.html", {"config_json": config, "exports": exports}
+    )
 
 
 @require_GET

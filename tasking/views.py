@@ -23,6 +23,7 @@ from beacon_core.maps import map_config
 from dispatch.models import Unit
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
+from governance.export_links import export_buttons
 from governance.models import Agency, Membership
 from intelligence.choices import FindingStatus
 from intelligence.permissions import access_finding
@@ -88,7 +89,11 @@ def board_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tasking/board.html",
-        {"config_json": config, "created": request.GET.get("created", "")},
+        {
+            "config_json": config,
+            "created": request.GET.get("created", ""),
+            "exports": export_buttons(request.user, ["export-assignment-areas-geojson"]),
+        },
     )
 
 

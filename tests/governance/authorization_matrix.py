@@ -228,6 +228,14 @@ PAGES: dict[str, Route] = {
 ANON_ALL_403 = "login denied denied denied denied denied denied"
 CALL_READ = "login ok ok ok ok ok denied"  # every role but the auditor views calls
 CALL_WRITE = "login invalid invalid invalid denied denied denied"  # dispatcher, field, supervisor
+# exports: calls and locations by supervisors and analysts, findings by analysts; the world's
+# dispatcher holds a personal grant of call export (world.own["grant"]), so exports calls too
+EXPORT_CALLS = "login ok denied ok ok denied denied"
+EXPORT_CALLS_POST = "login method denied method method denied denied"
+EXPORT_LOCATIONS = "login denied denied ok ok denied denied"
+EXPORT_LOCATIONS_POST = "login denied denied method method denied denied"
+EXPORT_FINDINGS = "login denied denied denied ok denied denied"
+EXPORT_FINDINGS_POST = "login denied denied denied method denied denied"
 CALL_ACTION_GET = "login method method method method method denied"
 FINDING_READ = "login denied denied ok ok denied denied"
 ASSIGN_READ = "login denied ok ok ok denied denied"
@@ -379,6 +387,29 @@ API: dict[str, Route] = {
         obj="shift", GET="login denied denied ok denied denied denied", POST=ANON_ALL_403
     ),
     # --- schema and its viewers: public, like the code they describe
+    # --- exports (EXPORT on the category; audited as disseminations; docs/exports.md). The query
+    # gives the required purpose, so allowed roles get the file and it is searched for sentinels.
+    "export-calls-geojson": route(
+        query="?purpose=matrix", GET=EXPORT_CALLS, POST=EXPORT_CALLS_POST
+    ),
+    "export-calls-csv": route(query="?purpose=matrix", GET=EXPORT_CALLS, POST=EXPORT_CALLS_POST),
+    "export-locations-geojson": route(
+        query="?purpose=matrix", GET=EXPORT_LOCATIONS, POST=EXPORT_LOCATIONS_POST
+    ),
+    "export-findings-geojson": route(
+        query="?purpose=matrix", GET=EXPORT_FINDINGS, POST=EXPORT_FINDINGS_POST
+    ),
+    "export-findings-csv": route(
+        query="?purpose=matrix", GET=EXPORT_FINDINGS, POST=EXPORT_FINDINGS_POST
+    ),
+    "export-hotspots-geojson": route(
+        query="?purpose=matrix", GET=EXPORT_FINDINGS, POST=EXPORT_FINDINGS_POST
+    ),
+    "export-assignment-areas-geojson": route(
+        query="?purpose=matrix",
+        GET="login denied denied ok denied denied denied",
+        POST="login denied denied method denied denied denied",
+    ),
     "api-schema": route(GET=ALL_OK, POST=ALL_405, note="public (the OpenAPI schema)"),
     "api-docs": route(GET=ALL_OK, POST=ALL_405, note="public (Swagger UI shell)"),
     "api-redoc": route(GET=ALL_OK, POST=ALL_405, note="public (ReDoc shell)"),

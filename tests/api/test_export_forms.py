@@ -1,0 +1,37 @@
+"""The Export form on the calls page, the patterns dashboard and the tasking board."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(cast, role: str, url: str) -> str:
+    client = Client()
+    client.force_login(cast[role])
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_patterns_dashboard_offers_findings_and_hotspots_to_analysts(cast) -> None:
+    page = _page(cast, "analyst", "/patterns/")
+    assert 'id="export-form"' in page
+    assert 'name="purpose" required' in page
+    for url in ("findings.csv", "findings.geojson", "hotspots.geojson"):
+        assert f'formaction="/api/v1/exports/{url}"' in page
+
+
+def test_supervisors_get_no_findings_export_but_the_board_offers_areas(cast) -> None:
+    assert 'id="export-form"' not in _page(cast, "supervisor", "/patterns/")
+    board = _page(cast, "supervisor", "/tasking/")
+    assert 'formaction="/api/v1/exports/assignment-areas.geojson"' in board
+
+
+def test_calls_page_offers_what_the_role_may_export(cast) -> None:
+    page = _page(cast, "analyst", "/calls/")
+    assert 'formaction="/api/v1/exports/calls.csv"' in page
+    assert 'formaction="/api/v1/exports/locations.geojson"' in page
+    assert 'id="export-form"' not in _page(cast, "dispatcher", "/calls/")
