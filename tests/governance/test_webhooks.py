@@ -35,7 +35,9 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Delivery ids the on-commit hook queued (never a real broker from here)."""
     seen: list[int] = []
-    monkeypatch.setattr(tasks.deliver_webhook, "delay", lambda delivery_id: seen.append(delivery_id))
+    monkeypatch.setattr(
+        tasks.deliver_webhook, "delay", lambda delivery_id: seen.append(delivery_id)
+    )
     return seen
 
 
@@ -157,7 +159,7 @@ def test_guard_refuses_a_name_resolving_to_a_private_address(monkeypatch) -> Non
     monkeypatch.setattr(
         socket,
         "getaddrinfo",
-        lambda *a, **k: PUBLIC + [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 443))],
+        lambda *a, **k: [*PUBLIC, (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", 443))],
     )
     with pytest.raises(DomainError) as err:
         webhooks.check_url("https://sneaky.example.org/", allow_private_network=False)
@@ -222,10 +224,9 @@ def test_emission_writes_rows_and_queues_on_commit(
     hook(other_agency, cast["admin"], name="Other agency")
     off = hook(agency, cast["admin"], name="Off")
     Webhook.objects.filter(pk=off.pk).update(active=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            assert webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 7}}) == 1
-            assert queued == []  # nothing before commit
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        assert webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 7}}) == 1
+        assert queued == []  # nothing before commit
     rows = list(WebhookDelivery.objects.all())
     assert [r.webhook_id for r in rows] == [webhook.pk]
     assert queued == [rows[0].pk]
@@ -236,10 +237,13 @@ def test_rolled_back_change_leaves_no_delivery_and_sends_nothing(
     agency, cast, queued, django_capture_on_commit_callbacks
 ) -> None:
     hook(agency, cast["admin"])
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 7}})
-            raise RuntimeError("the service failed after emitting")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 7}})
+        raise RuntimeError("the service failed after emitting")
     assert not WebhookDelivery.objects.exists()
     assert queued == [] and callbacks == []
 
@@ -342,7 +346,9 @@ def test_auto_disable_after_consecutive_failures_is_audited(agency, cast) -> Non
     assert webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 2}}) == 0
     pending = WebhookDelivery.objects.filter(status=S.FAILED).first()
     receiver = Receiver(200)
-    d = webhooks.delivery_attempt(delivery_id=pending.pk, now=pending.next_attempt_at, send=receiver)
+    d = webhooks.delivery_attempt(
+        delivery_id=pending.pk, now=pending.next_attempt_at, send=receiver
+    )
     assert d.status == S.GIVEN_UP and receiver.calls == []
     # An admin enables it again: the count starts over.
     webhooks.webhook_set_active(
@@ -376,7 +382,7 @@ class _Handler(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], bytes]] = []
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers.items()), body))
         self.send_response(type(self).status)
