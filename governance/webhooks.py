@@ -20,13 +20,15 @@ import json
 import logging
 import secrets
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -360,15 +362,42 @@ def _delivery(
     )
 
 
+def _in_thread() -> bool:
+    """Embedded mode runs Celery tasks inline: deliver from a background thread instead, so a
+    slow receiver (up to the 5 s timeout per webhook) never holds up the dispatcher's request.
+    ``BEACON_WEBHOOKS_IN_THREAD`` overrides (tests set it False)."""
+    chosen = getattr(settings, "BEACON_WEBHOOKS_IN_THREAD", None)
+    if chosen is None:
+        return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+    return bool(chosen)
+
+
+def _queue(delivery_ids: list[int]) -> None:
+    from governance.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        try:
+            deliver_webhook.delay(delivery_id)
+        except Exception:  # broker down: the row stays pending, the sweeper queues it
+            logger.warning("webhook delivery %s not queued", delivery_id, exc_info=True)
+
+
+def _queue_in_thread(delivery_ids: list[int]) -> None:
+    try:
+        _queue(delivery_ids)
+    finally:
+        connections.close_all()  # this thread's own connections only
+
+
 def _queue_on_commit(delivery_ids: list[int]) -> None:
     def _send() -> None:
-        from governance.tasks import deliver_webhook
-
-        for delivery_id in delivery_ids:
-            try:
-                deliver_webhook.delay(delivery_id)
-            except Exception:  # broker down: the row stays pending, the sweeper queues it
-                logger.warning("webhook delivery %s not queued", delivery_id, exc_info=True)
+        if _in_thread():
+            # A lost thread (process exit) loses nothing: the rows stay due for the sweeper.
+            threading.Thread(
+                target=_queue_in_thread, args=(delivery_ids,), name="webhooks", daemon=True
+            ).start()
+        else:
+            _queue(delivery_ids)
 
     transaction.on_commit(_send)
 

@@ -16,6 +16,12 @@ PAGE = "/governance/webhooks/"
 
 
 @pytest.fixture(autouse=True)
+def inline_queue(settings) -> None:
+    """Queue deliveries in the committing thread (embedded mode would use a background one)."""
+    settings.BEACON_WEBHOOKS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def public_dns(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(
         socket, "getaddrinfo", lambda *a, **k: [(socket.AF_INET, 1, 6, "", ("93.184.216.34", 443))]

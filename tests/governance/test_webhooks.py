@@ -26,6 +26,12 @@ PUBLIC = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))]
 
 
 @pytest.fixture(autouse=True)
+def inline_queue(settings) -> None:
+    """Queue deliveries in the committing thread (embedded mode would use a background one)."""
+    settings.BEACON_WEBHOOKS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Names resolve to a public address unless a test says otherwise (no real DNS in tests)."""
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: PUBLIC)
@@ -265,6 +271,25 @@ def test_broker_down_leaves_pending_row_that_the_sweeper_queues(
     monkeypatch.setattr(tasks.deliver_webhook, "delay", swept.append)
     assert tasks.sweep_webhook_deliveries() == 1
     assert swept == [d.pk]
+
+
+def test_embedded_mode_queues_from_a_background_thread(
+    agency, cast, settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    settings.BEACON_WEBHOOKS_IN_THREAD = True
+    hook(agency, cast["admin"])
+    done = threading.Event()
+    seen: list[tuple[int, str]] = []
+
+    def delay(delivery_id: int) -> None:
+        seen.append((delivery_id, threading.current_thread().name))
+        done.set()
+
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", delay)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.emit_on_commit("call.created", agency.pk, {"call": {"id": 7}})
+    assert done.wait(5)
+    assert seen == [(WebhookDelivery.objects.get().pk, "webhooks")]
 
 
 def test_unknown_event_type_is_a_bug() -> None:

@@ -29,6 +29,12 @@ SECRETS = ("Jane Roe", "555 0142", "Bicycle", "Main Street", "29.42", "-98.49")
 
 
 @pytest.fixture(autouse=True)
+def inline_queue(settings) -> None:
+    """Queue deliveries in the committing thread (embedded mode would use a background one)."""
+    settings.BEACON_WEBHOOKS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(
         socket, "getaddrinfo", lambda *a, **k: [(socket.AF_INET, 1, 6, "", ("93.184.216.34", 443))]
