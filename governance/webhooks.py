@@ -441,12 +441,82 @@ class Response:
 Sender = Callable[[str, bytes, dict[str, str]], Response]
 
 
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> Response:
+def _guarded_session() -> Any:
+    """A ``requests`` session whose connections resolve the host, refuse it if any address is
+    blocked, and connect only to the addresses just checked: the check and the connection use
+    one resolution, so a rebinding DNS answer between them cannot slip in. TLS still verifies
+    (and sends SNI for) the host name, because only the socket is made here."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+    from urllib3.util import connection as urllib3_connection
+
+    class Guarded:
+        def _new_conn(self: Any) -> socket.socket:
+            try:
+                addresses = resolve(self._dns_host, self.port)
+            except socket.gaierror as exc:
+                raise NameResolutionError(self.host, self, exc) from exc
+            for address in addresses:
+                if _blocked(ipaddress.ip_address(address.split("%", 1)[0])):
+                    raise NewConnectionError(
+                        self, f"Refused: {self.host} resolves to {address}, a private address"
+                    )
+            last: OSError | None = None
+            for address in addresses:
+                try:
+                    return urllib3_connection.create_connection(
+                        (address, self.port),
+                        self.timeout,
+                        source_address=self.source_address,
+                        socket_options=self.socket_options,
+                    )
+                except TimeoutError as exc:
+                    raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from exc
+                except OSError as exc:
+                    last = exc
+            raise NewConnectionError(self, f"Failed to establish a new connection: {last}")
+
+    class GuardedHTTP(Guarded, HTTPConnection):
+        pass
+
+    class GuardedHTTPS(Guarded, HTTPSConnection):
+        pass
+
+    class HTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTP
+
+    class HTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPS
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": HTTPPool, "https": HTTPSPool}
+
+    session = requests.Session()
+    # No proxies from the environment: a proxy would make the connection, past the guard.
+    session.trust_env = False
+    session.mount("http://", Adapter())
+    session.mount("https://", Adapter())
+    return session
+
+
+def http_post(
+    url: str, body: bytes, headers: dict[str, str], *, allow_private_network: bool = False
+) -> Response:
     """POST with ``requests``; redirects are never followed (a 3xx is a failed attempt)."""
     import requests
 
+    session = requests.Session() if allow_private_network else _guarded_session()
+    session.trust_env = False
     try:
-        r = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+        with session:
+            r = session.post(
+                url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False
+            )
     except requests.RequestException as exc:
         return Response(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     if 300 <= r.status_code < 400:
@@ -481,7 +551,6 @@ def delivery_attempt(
     Returns ``None`` when there is nothing to do (deleted, not due, already delivered).
     """
     now = now or timezone.now()
-    send = send or http_post
     if not _claim(delivery_id, now):
         return None
     delivery = WebhookDelivery.objects.select_related("webhook__agency").get(pk=delivery_id)
@@ -507,7 +576,11 @@ def delivery_attempt(
     except DomainError as exc:
         result = Response(None, "Refused: " + " ".join(exc.errors.get("url", [])))
     else:
-        result = send(webhook.url, body, headers)
+        if send is None:
+            private = webhook.allow_private_network
+            result = http_post(webhook.url, body, headers, allow_private_network=private)
+        else:
+            result = send(webhook.url, body, headers)
     ok = result.status_code is not None and 200 <= result.status_code < 300 and not result.error
     return _record(delivery, result, ok, now)
 

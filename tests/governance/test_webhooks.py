@@ -22,6 +22,7 @@ from governance.models import AuditEvent, Webhook, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 S = WebhookDelivery.Status
+REAL_GETADDRINFO = socket.getaddrinfo
 PUBLIC = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 443))]
 
 
@@ -474,3 +475,43 @@ def test_real_receiver_errors_and_redirects_are_failures(
     Webhook.objects.filter(pk=webhook.pk).update(url=f"http://127.0.0.1:{port + 1}/none")
     d = webhooks.delivery_attempt(delivery_id=delivery(webhook).pk)
     assert d.status == S.FAILED and d.last_status_code is None and d.last_error
+
+
+def test_connection_rebinding_after_the_check_is_refused(
+    agency, cast, receiver_url, monkeypatch
+) -> None:
+    """The name resolves public for the check, then to loopback when connecting: refused."""
+    port = int(receiver_url.rsplit(":", 1)[1].split("/")[0])
+    answers = iter(
+        [
+            [(socket.AF_INET, 1, 6, "", ("93.184.216.34", port))],  # check_url
+            [(socket.AF_INET, 1, 6, "", ("127.0.0.1", port))],  # the connection
+        ]
+    )
+    webhook = hook(agency, cast["admin"], url=f"http://rebind.test:{port}/hook")
+    d = delivery(webhook)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: next(answers))
+    d = webhooks.delivery_attempt(delivery_id=d.pk)
+    assert d.status == S.FAILED and "Refused" in d.last_error
+    assert _Handler.received == []
+
+
+def test_guarded_connection_goes_to_the_checked_address(
+    agency, cast, receiver_url, monkeypatch
+) -> None:
+    """With the loopback receiver let through, a name that resolves nowhere for real is reached
+    at the address the guard checked, and the Host header keeps the name."""
+    port = int(receiver_url.rsplit(":", 1)[1].split("/")[0])
+    webhook = hook(agency, cast["admin"], url=f"http://receiver.test:{port}/hook")
+    d = delivery(webhook)
+    real = REAL_GETADDRINFO
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host == "receiver.test" else host, *a, **k),
+    )
+    monkeypatch.setattr(webhooks, "_blocked", lambda ip: False)
+    d = webhooks.delivery_attempt(delivery_id=d.pk)
+    assert d.status == S.SUCCEEDED, d.last_error
+    [(headers, _)] = _Handler.received
+    assert headers["Host"] == f"receiver.test:{port}"
