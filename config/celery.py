@@ -86,4 +86,12 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {},
         "options": {"expires": 20 * HOUR, "queue": "default"},
     },
+    # * * * * *  (every minute): webhook deliveries whose retry time has come, and any the
+    # broker lost (queued on commit while it was down). Expires after 50 s (period 60 s).
+    "governance: webhook delivery retries, every minute": {
+        "task": "governance.sweep_webhook_deliveries",
+        "schedule": crontab(minute="*"),
+        "kwargs": {},
+        "options": {"expires": 50, "queue": "default"},
+    },
 }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
 from beacon_core.realtime import publish_on_commit
+from governance import webhooks
 from governance.choices import Category
 
 DISPATCH_GROUP = "dispatch"
@@ -132,3 +133,35 @@ def publish_unit(
         "longitude": unit.longitude,
     }
     publish_on_commit([agency_group(unit.agency_id), unit_group(unit.pk)], payload)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def emit_call_webhook(event_type: Literal["call.created", "call.closed"], call: Any) -> None:
+    """Queue the outbound webhook for a call: ids and codes only, never caller, narrative,
+    address or coordinates (receivers outside the agency get what a public log would show)."""
+
+    def data() -> dict[str, Any]:
+        return _call_data(event_type, call)
+
+    webhooks.emit_on_commit(event_type, call.agency_id, data)
+
+
+def _call_data(event_type: str, call: Any) -> dict[str, Any]:
+    data = {
+        "call": {
+            "id": call.pk,
+            "number": call.number,
+            "call_type": call.call_type.code,
+            "priority": call.priority,
+            "status": call.status,
+            "source": call.source,
+            "received_at": _iso(call.received_at),
+        }
+    }
+    if event_type == "call.closed":
+        data["call"]["disposition"] = call.disposition.code if call.disposition_id else None
+        data["call"]["closed_at"] = _iso(call.closed_at)
+    return data

@@ -374,6 +374,7 @@ def call_create(
         },
     )
     realtime.publish_call("call_created", call)
+    realtime.emit_call_webhook("call.created", call)
     return call
 
 
@@ -607,6 +608,8 @@ def _set_call_status(
     realtime.publish_call(
         "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
     )
+    if status == CallStatus.CLOSED:
+        realtime.emit_call_webhook("call.closed", call)
 
 
 def _release_units(call: Call, actor: Any) -> None:

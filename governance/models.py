@@ -408,3 +408,69 @@ class LegalHold(models.Model):
     @property
     def is_active(self) -> bool:
         return self.released_at is None
+
+
+class Webhook(models.Model):
+    """An outbound webhook an admin registered: which agency events are POSTed where, signed how.
+
+    ``secret`` is stored in clear: HMAC signing needs the key itself (a hash would not do), so it
+    is protected like the rest of the database, shown only to admins (on registration, rotation or
+    an audited "show"), and never written to the audit trail or to a delivery.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="webhooks")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128)
+    # A list of governance.webhooks.EVENT_TYPES keys.
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    # Set only by an admin, audited: lets the URL resolve to a private/loopback address.
+    allow_private_network = models.BooleanField(default=False)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=300, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["agency", "active"], name="webhook_agency_active")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One event to send to one webhook, with its attempts so far; the delivery log is these rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (will retry)"
+        GIVEN_UP = "given_up", "Given up"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40)
+    # Sent as X-Beacon-Delivery and in the body: receivers de-duplicate retries on it.
+    event_id = models.UUIDField(unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhookdelivery_due"),
+            models.Index(fields=["webhook", "-created_at"], name="webhookdelivery_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.webhook_id} ({self.status})"

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from governance import access_views, login_views, retention_views, views
+from governance import access_views, login_views, retention_views, views, webhook_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -45,5 +45,27 @@ urlpatterns = [
         "governance/retention/holds/<int:hold_id>/release/",
         retention_views.legal_hold_release,
         name="retention-hold-release",
+    ),
+    path("governance/webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("governance/webhooks/new/", webhook_views.webhook_create, name="webhook-create"),
+    path(
+        "governance/webhooks/<int:webhook_id>/",
+        webhook_views.webhook_detail,
+        name="webhook-detail",
+    ),
+    path(
+        "governance/webhooks/<int:webhook_id>/secret/",
+        webhook_views.webhook_secret,
+        name="webhook-secret",
+    ),
+    path(
+        "governance/webhooks/<int:webhook_id>/active/",
+        webhook_views.webhook_active,
+        name="webhook-active",
+    ),
+    path(
+        "governance/webhooks/<int:webhook_id>/test/",
+        webhook_views.webhook_test,
+        name="webhook-test",
     ),
 ]

@@ -13,6 +13,7 @@ from django.db import DatabaseError
 
 from beacon_core.realtime import publish_on_commit
 from dispatch.realtime import RUN_FINISHED, agency_group
+from governance import webhooks
 from governance.models import Agency
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,22 @@ def publish_run_finished(run: Any, *, status: str | None = None) -> None:
             "counts": dict(run.counts or {}),
         }
         publish_on_commit([agency_group(agency_id)], payload)
+
+
+def emit_finding_accepted_webhook(finding: Any, *, decided_at: Any) -> None:
+    """Queue the ``finding.accepted`` webhook: the finding's id, kind and window, no evidence,
+    no explanation text, no place (those stay behind the agency's access rules)."""
+    webhooks.emit_on_commit(
+        "finding.accepted",
+        finding.agency_id,
+        lambda: {
+            "finding": {
+                "id": finding.pk,
+                "kind": finding.kind,
+                "status": "accepted",
+                "window_start": finding.window_start.isoformat(),
+                "window_end": finding.window_end.isoformat(),
+                "decided_at": decided_at.isoformat(),
+            }
+        },
+    )

@@ -352,6 +352,8 @@ def finding_decide(*, finding_id: int, reviewer: Any, decision: str, rationale: 
                 "status": [FindingStatus.PROPOSED, DECISION_STATUS[decision]],
             },
         )
+        if decision == Decision.ACCEPT:
+            realtime.emit_finding_accepted_webhook(finding, decided_at=now)
     finding.refresh_from_db()
     return finding
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 
 from beacon_core.realtime import publish_on_commit
 from dispatch.realtime import board_group, unit_group, user_group
+from governance import webhooks
 from tasking.choices import AssignmentStatus
 from tasking.models import Shift
 
@@ -66,3 +67,30 @@ def publish_assignment(kind: AssignmentEventType, assignment: Any) -> None:
         "shift_id": assignment.assignee_shift_id,
     }
     publish_on_commit(assignment_groups(assignment), payload)
+
+
+def emit_assignment_webhook(
+    event_type: Literal["assignment.issued", "assignment.completed"], assignment: Any
+) -> None:
+    """Queue an assignment webhook: ids, kind, status and times; never the objective, briefing,
+    area or who the assignee is (the unit/user stay inside Beacon)."""
+    webhooks.emit_on_commit(
+        event_type, assignment.agency_id, lambda: _assignment_data(event_type, assignment)
+    )
+
+
+def _assignment_data(event_type: str, assignment: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "assignment": {
+            "id": assignment.pk,
+            "kind": assignment.kind,
+            "status": assignment.status,
+            "priority": assignment.priority,
+            "finding_id": assignment.finding_id,
+            "issued_at": assignment.issued_at.isoformat() if assignment.issued_at else None,
+        }
+    }
+    if event_type == "assignment.completed":
+        finished = assignment.finished_at
+        data["assignment"]["finished_at"] = finished.isoformat() if finished else None
+    return data

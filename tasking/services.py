@@ -455,6 +455,7 @@ def assignment_issue(*, assignment_id: int, actor: Any) -> Assignment:
         },
     )
     realtime.publish_assignment("assignment.issued", assignment)
+    realtime.emit_assignment_webhook("assignment.issued", assignment)
     return assignment
 
 
@@ -515,6 +516,7 @@ def assignment_finish(
         verb="finish",
     )
     realtime.publish_assignment("assignment.finished", assignment)
+    realtime.emit_assignment_webhook("assignment.completed", assignment)
     return assignment
 
 
@@ -657,6 +659,7 @@ def assignment_schedule_close(*, assignment_id: int, summary: Mapping[str, Any])
         verb="mark missed",
     )
     realtime.publish_assignment("assignment.finished", assignment)
+    realtime.emit_assignment_webhook("assignment.completed", assignment)
     return assignment
 
 

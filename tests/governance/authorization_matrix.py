@@ -152,6 +152,37 @@ PAGES: dict[str, Route] = {
         POST="login denied denied denied denied invalid denied",
         note="a release needs a reason; another agency's hold answers like a missing one",
     ),
+    # --- webhooks (admins: they send agency events out and hold signing secrets; audited)
+    "webhooks": route(GET="login denied denied denied denied ok denied", POST=LOGIN_405),
+    "webhook-create": route(
+        GET=LOGIN_405,
+        POST="login denied denied denied denied invalid denied",
+        note="an empty form names name, url and events",
+    ),
+    "webhook-detail": route(
+        obj="webhook",
+        GET="login denied denied denied denied ok denied",
+        POST=LOGIN_405,
+        note="the delivery log; another agency's webhook answers like a missing one",
+    ),
+    "webhook-secret": route(
+        obj="webhook",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied invalid denied",
+        note="needs action=show|rotate",
+    ),
+    "webhook-active": route(
+        obj="webhook",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied invalid denied",
+        note="needs active=1|0",
+    ),
+    "webhook-test": route(
+        obj="webhook",
+        GET=LOGIN_405,
+        POST="login denied denied denied denied redirect denied",
+        note="queues a webhook.test delivery (rolled back with the test)",
+    ),
     # --- dispatch pages: console needs call create + unit change; field staff go to /field/
     "console": route(
         GET="login ok redirect ok denied denied denied",
@@ -528,6 +559,7 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("lock", "other_agency"): frozenset(),
     ("totp_user", "other_agency"): frozenset(),
     ("hold", "other_agency"): frozenset(),
+    ("webhook", "other_agency"): frozenset(),
     # the admin's object pages: another agency's rows, and notes above the admin's level
     ("admin:dispatch_unit", "other_agency"): frozenset(),
     ("admin:dispatch_premisenote", "other_agency"): frozenset(),

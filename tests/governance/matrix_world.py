@@ -453,3 +453,17 @@ def _newer_records(
 
         world.own["hold"] = hold(agency, unit.pk).pk
         world.hidden["hold"] = {"other_agency": hold(neighbour, unit.pk + 1_000_000).pk}
+    webhook_model = _model("governance.Webhook")
+    if webhook_model is not None:
+
+        def webhook(on_agency: Any) -> Any:
+            return webhook_model.objects.create(
+                agency=on_agency,
+                name=f"Matrix hook {on_agency.code}",
+                url="https://hooks.example.org/beacon",
+                secret="whsec_matrix",
+                events=["call.created"],
+            )
+
+        world.own["webhook"] = webhook(agency).pk
+        world.hidden["webhook"] = {"other_agency": webhook(neighbour).pk}
