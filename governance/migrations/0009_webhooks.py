@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0007_merge_login_security_and_retention'),
+        ("governance", "0008_export_grants"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
