@@ -214,6 +214,13 @@ BEACON_TRUST_X_FORWARDED_FOR = env.bool("BEACON_TRUST_X_FORWARDED_FOR", default=
 BEACON_AUDIT_EXPORT_MAX_ROWS = env.int("BEACON_AUDIT_EXPORT_MAX_ROWS", default=200_000)
 # Data exports (calls, findings, areas...) larger than this are refused with 400, not cut.
 BEACON_EXPORT_MAX_ROWS = env.int("BEACON_EXPORT_MAX_ROWS", default=50_000)
+# NENA EIDO (docs/eido.md). Agencies are named "<agency code>.<domain>" in the documents Beacon
+# issues; set the domain to one the centre controls. NENA's schema is not shipped: point
+# BEACON_EIDO_SCHEMA_DIR at a copy to validate every export and import against it at runtime.
+BEACON_EIDO_DOMAIN = env.str("BEACON_EIDO_DOMAIN", default="beacon.invalid")
+BEACON_EIDO_SCHEMA_DIR = env.str("BEACON_EIDO_SCHEMA_DIR", default="")
+# An EIDO import larger than this many bytes is refused (413) before it is parsed.
+BEACON_EIDO_MAX_BYTES = env.int("BEACON_EIDO_MAX_BYTES", default=1_000_000)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -55,6 +55,7 @@ class CallSource(models.TextChoices):
     ALARM = "alarm", "Alarm"
     PARTNER = "partner", "Partner alert"
     IMPORT = "import", "Import"
+    TRANSFER = "transfer", "Transfer from another CAD"
 
 
 class CallEventKind(models.TextChoices):

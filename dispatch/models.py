@@ -161,6 +161,9 @@ class Call(GeoPointMixin):
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="calls")
     number = models.CharField(max_length=16, unique=True)
     external_id = models.CharField(max_length=64, null=True, blank=True)
+    # The incident identifier of the CAD a transferred call came from (an EIDO ``$id``); a second
+    # transfer of the same incident finds the call instead of making another (docs/eido.md).
+    external_ref = models.CharField(max_length=255, null=True, blank=True)
     call_type = models.ForeignKey(CallType, on_delete=models.PROTECT, related_name="calls")
     priority = models.PositiveSmallIntegerField(validators=PRIORITY)
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.PENDING)
@@ -196,6 +199,11 @@ class Call(GeoPointMixin):
                 fields=["agency", "external_id"],
                 condition=Q(external_id__isnull=False),
                 name="call_unique_external_id",
+            ),
+            models.UniqueConstraint(
+                fields=["agency", "external_ref"],
+                condition=Q(external_ref__isnull=False),
+                name="call_unique_external_ref",
             ),
             models.CheckConstraint(
                 condition=Q(priority__gte=1, priority__lte=5), name="call_priority_1_5"

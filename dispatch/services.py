@@ -301,6 +301,7 @@ def call_create(
     narrative: str = "",
     received_at: dt.datetime | None = None,
     external_id: str | None = None,
+    external_ref: str | None = None,
 ) -> Call:
     """Log a new call for service at an address and/or point, and tell the consoles."""
     if not call_type.active:
@@ -324,6 +325,12 @@ def call_create(
         _check_text(external_id, "external_id", 64)
         if Call.objects.filter(agency=agency, external_id=external_id).exists():
             raise ConflictError("A call with this external id already exists.", field="external_id")
+    if external_ref is not None:
+        _check_text(external_ref, "external_ref", 255)
+        if Call.objects.filter(agency=agency, external_ref=external_ref).exists():
+            raise ConflictError(
+                "A call with this external reference already exists.", field="external_ref"
+            )
 
     location = None
     if address:
@@ -337,6 +344,7 @@ def call_create(
                 agency=agency,
                 number=number,
                 external_id=external_id,
+                external_ref=external_ref,
                 call_type=call_type,
                 priority=prio,
                 status=CallStatus.PENDING,
@@ -353,7 +361,12 @@ def call_create(
                 **h3_cells(lat, lon),
             )
     except IntegrityError:
-        # Two imports of the same external id raced past the exists() check above.
+        # Two imports of the same external id (or transfers of one incident) raced past the
+        # exists() checks above.
+        if external_ref is not None and external_id is None:
+            raise ConflictError(
+                "A call with this external reference already exists.", field="external_ref"
+            ) from None
         raise ConflictError(
             "A call with this external id already exists.", field="external_id"
         ) from None
@@ -376,6 +389,73 @@ def call_create(
     realtime.publish_call("call_created", call)
     realtime.emit_call_webhook("call.created", call)
     return call
+
+
+@transaction.atomic
+def call_transfer_in(
+    *,
+    agency: Agency,
+    actor: Any,
+    incident_ref: str,
+    call_type: CallType,
+    origin_note: str,
+    **fields: Any,
+) -> tuple[Call, bool]:
+    """Log a call transferred from another CAD, once per incident: (call, created).
+
+    A second transfer of the same incident (``incident_ref``, the origin's identifier) returns
+    the call the first one made, unchanged. The origin is kept as a note on the new timeline.
+    """
+    existing = Call.objects.filter(agency=agency, external_ref=incident_ref).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            call = call_create(
+                agency=agency,
+                actor=actor,
+                call_type=call_type,
+                source=CallSource.TRANSFER,
+                external_ref=incident_ref,
+                **fields,
+            )
+    except ConflictError as exc:
+        if "external_ref" not in exc.errors:
+            raise
+        # A concurrent transfer of the same incident won the insert.
+        return Call.objects.get(agency=agency, external_ref=incident_ref), False
+    _event(call, CallEventKind.NOTE, actor, text=_check_text(origin_note, "note", MAX_NARRATIVE))
+    return call, True
+
+
+def call_disseminate(
+    *,
+    call: Call,
+    actor: Any,
+    fmt: str,
+    purpose: str,
+    recipient: str,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Record that a call was sent outside Beacon (e.g. as an EIDO to another CAD): to whom, why.
+
+    A ``disseminate`` event (the register of 28 CFR 23.20(e)/(f)): the recipient and purpose, and
+    what the document held; the purpose is also the event's justification.
+    """
+    audit.record(
+        action=AuditAction.DISSEMINATE,
+        actor=actor,
+        obj=call,
+        object_label=audit.label(call),
+        details={
+            "outcome": "allowed",
+            "format": fmt,
+            "recipient": recipient,
+            "purpose": purpose,
+            **dict(details or {}),
+        },
+        justification=purpose,
+    )
 
 
 def _lock_call(call_id: int) -> Call:

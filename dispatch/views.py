@@ -86,7 +86,17 @@ def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:
     call = selectors.call_detail(user=request.user, call_id=call_id)
     show_caller = can_see_caller_identity(request.user)
     selectors.record_caller_view(request.user, call, shown=show_caller)
-    return render(request, "dispatch/call_detail.html", {"call": call, "show_caller": show_caller})
+    # Sending the call to another CAD (NENA EIDO) is a dissemination: the export right on calls.
+    eido_url = (
+        reverse("call-eido", args=[call.pk])
+        if can(request.user, Action.EXPORT, Category.CALL)
+        else ""
+    )
+    return render(
+        request,
+        "dispatch/call_detail.html",
+        {"call": call, "show_caller": show_caller, "eido_url": eido_url},
+    )
 
 
 # --- dispatcher console ----------------------------------------------------------------

@@ -225,6 +225,7 @@ class CallSerializer(CallerRedactionMixin, serializers.ModelSerializer):
             "number",
             "agency",
             "external_id",
+            "external_ref",
             "call_type",
             "call_type_name",
             "priority",
@@ -724,3 +725,23 @@ class InvolvementInput(StrictInputSerializer):
                 {"call": ["Give exactly one of call or observation."]}
             )
         return attrs
+
+
+class EidoExportQuery(serializers.Serializer):
+    """Why and to whom a call is sent as an EIDO (both recorded on the audit trail)."""
+
+    purpose = serializers.CharField(
+        max_length=500, help_text="Why the call leaves the system (audited). Required."
+    )
+    recipient = serializers.CharField(
+        max_length=200, help_text="The CAD or agency that receives it (audited). Required."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name, why in (
+            ("purpose", "Say why the call is sent."),
+            ("recipient", "Say who receives it."),
+        ):
+            if not attrs.get(name, "").strip():
+                raise serializers.ValidationError({name: [why]})
+        return {k: v.strip() for k, v in attrs.items()}

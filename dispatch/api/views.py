@@ -15,9 +15,11 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
 from rest_framework import status as http_status
@@ -43,6 +45,7 @@ from dispatch.api.filters import (
     UnitFilter,
     VehicleFilter,
 )
+from dispatch.eido import transfer as eido_transfer
 from dispatch.models import (
     CallAssignment,
     CallType,
@@ -137,6 +140,9 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         "attach": Action.CHANGE,
         "assign": Action.CHANGE,
         "events": Action.VIEW,
+        # Sending a call to another CAD is a dissemination: the export right on calls.
+        "eido": Action.EXPORT,
+        "import_eido": Action.CREATE,
     }
     serializer_class = s.CallSerializer
     filterset_class = CallFilter
@@ -311,6 +317,61 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         context = self.get_serializer_context()
         return self.get_paginated_response(
             s.CallEventSerializer(page, many=True, context=context).data
+        )
+
+    @extend_schema(
+        summary="The call as a NENA EIDO document (an audited dissemination)",
+        parameters=[s.EidoExportQuery],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="EmergencyIncidentDataObject."),
+            400: OpenApiResponse(description="purpose or recipient missing (named)."),
+        },
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def eido(self, request: Request, pk: str | None = None) -> Response:
+        """What the user may see of the call, as an EIDO for another CAD (docs/eido.md)."""
+        call = access_call(request.user, pk)
+        query = validated(s.EidoExportQuery, request.query_params)
+        doc = eido_transfer.send(
+            call=call, actor=request.user, purpose=query["purpose"], recipient=query["recipient"]
+        )
+        response = Response(doc)
+        response["Content-Disposition"] = f'attachment; filename="eido-{call.number}.json"'
+        return response
+
+    @extend_schema(
+        summary="Take in a call transferred from another CAD (a NENA EIDO document)",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            201: s.CallDetailSerializer,
+            200: OpenApiResponse(
+                s.CallDetailSerializer, description="Already transferred: the existing call."
+            ),
+            400: OpenApiResponse(description="Not JSON or not a usable EIDO (JSON path named)."),
+            413: OpenApiResponse(description="Larger than BEACON_EIDO_MAX_BYTES."),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import-eido",
+        url_name="import-eido",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_eido(self, request: Request) -> Response:
+        """A transfer in: a new call of the user's agency, once per EIDO incident identifier."""
+        agency = writer_agency(request.user)
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > settings.BEACON_EIDO_MAX_BYTES:
+            raise eido_transfer.PayloadTooLargeError(
+                f"The document is larger than {settings.BEACON_EIDO_MAX_BYTES} bytes.", field="$"
+            )
+        doc = eido_transfer.read_document(request.body)
+        call, created = eido_transfer.take_in(agency=agency, actor=request.user, doc=doc)
+        return Response(
+            self._detail(call.pk),
+            status=http_status.HTTP_201_CREATED if created else http_status.HTTP_200_OK,
         )
 
 

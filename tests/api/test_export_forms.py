@@ -35,3 +35,20 @@ def test_calls_page_offers_what_the_role_may_export(cast) -> None:
     assert 'formaction="/api/v1/exports/calls.csv"' in page
     assert 'formaction="/api/v1/exports/locations.geojson"' in page
     assert 'id="export-form"' not in _page(cast, "dispatcher", "/calls/")
+
+
+def test_call_page_offers_the_eido_export_to_roles_with_the_export_right(cast, make_call) -> None:
+    call = make_call()
+    url = f"/calls/{call.pk}/"
+    page = _page(cast, "supervisor", url)
+    assert 'id="eido-form"' in page
+    assert f'action="/api/v1/calls/{call.pk}/eido/"' in page
+    assert 'name="recipient" required' in page
+    assert 'id="eido-form"' not in _page(cast, "dispatcher", url)
+    client = Client()
+    client.force_login(cast["supervisor"])
+    response = client.get(
+        f"/api/v1/calls/{call.pk}/eido/", {"purpose": "mutual aid", "recipient": "County CAD"}
+    )
+    assert response.status_code == 200
+    assert response.json()["eidoVersion"] == "1.0"

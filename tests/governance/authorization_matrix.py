@@ -306,6 +306,17 @@ API: dict[str, Route] = {
     "call-events": route(obj="call", GET=CALL_READ, POST=ANON_ALL_403),
     "call-notes": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
     "call-status": route(obj="call", GET=CALL_ACTION_GET, POST=CALL_WRITE),
+    # --- CAD-to-CAD (NENA EIDO, docs/eido.md): sending a call is a dissemination (export right,
+    # purpose and recipient in the query); a transfer in needs the create right ({} has no $id)
+    "call-eido": route(
+        obj="call",
+        query="?purpose=matrix&recipient=matrix",
+        GET=EXPORT_CALLS,
+        POST=ANON_ALL_403,
+    ),
+    "call-import-eido": route(
+        GET=CALL_ACTION_GET, POST="login invalid denied invalid denied denied denied"
+    ),
     # --- units and AVL (AVL history: not the admin; uploads: field staff for their own unit)
     "unit-list": route(GET=CALL_READ, POST=ANON_ALL_403),
     "unit-detail": route(obj="unit", GET=CALL_READ, POST=ANON_ALL_403),
