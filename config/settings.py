@@ -214,6 +214,9 @@ BEACON_TRUST_X_FORWARDED_FOR = env.bool("BEACON_TRUST_X_FORWARDED_FOR", default=
 BEACON_AUDIT_EXPORT_MAX_ROWS = env.int("BEACON_AUDIT_EXPORT_MAX_ROWS", default=200_000)
 # Data exports (calls, findings, areas...) larger than this are refused with 400, not cut.
 BEACON_EXPORT_MAX_ROWS = env.int("BEACON_EXPORT_MAX_ROWS", default=50_000)
+# The OASIS CAP 1.2 schema partner alerts are validated against (docs/alerts.md). Not shipped
+# with Beacon (OASIS copyright); empty = the parser's own structural checks only.
+BEACON_CAP_XSD = env.str("BEACON_CAP_XSD", default="")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
