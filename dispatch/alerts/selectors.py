@@ -138,3 +138,20 @@ def alert_context_flags(
         )
         for alert, info, _area in alerts_at_point(user=user, latitude=latitude, longitude=longitude)
     ]
+
+
+# Actions other apps offer on an alert page (intelligence: "propose a finding"), so dispatch
+# names none of them: a provider takes (user, alert) and returns {"label", "url"} dicts (POST).
+AlertActionProvider = Any
+_alert_actions: list[AlertActionProvider] = []
+
+
+def register_alert_action(provider: AlertActionProvider) -> None:
+    """Called by other apps' ``AppConfig.ready``; providers apply their own access rules."""
+    if provider not in _alert_actions:
+        _alert_actions.append(provider)
+
+
+def alert_actions(*, user: Any, alert: PartnerAlert) -> list[dict[str, str]]:
+    """Every registered action the user may take on this alert."""
+    return [action for provider in _alert_actions for action in provider(user, alert)]
