@@ -61,6 +61,14 @@ BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "kwargs": {},
         "options": {"expires": 20 * HOUR, "queue": "analysis"},
     },
+    # * * * * *  (every minute): partner CAP feeds whose own interval_minutes has passed are
+    # polled (conditional GET). Expires after 50 s, before the next sweep.
+    "dispatch: poll partner alert feeds that are due, every minute": {
+        "task": "dispatch.poll_alert_feeds",
+        "schedule": crontab(minute="*"),
+        "kwargs": {},
+        "options": {"expires": 50, "queue": "default"},
+    },
     # */15 * * * *  (every 15 minutes): assignments whose last window ended get their dosage
     # recorded, and are marked missed if no window met it. Expires after 10 min (period 15).
     "tasking: close assignments whose windows ended, every 15 minutes": {

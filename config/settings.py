@@ -221,6 +221,9 @@ BEACON_EIDO_DOMAIN = env.str("BEACON_EIDO_DOMAIN", default="beacon.invalid")
 BEACON_EIDO_SCHEMA_DIR = env.str("BEACON_EIDO_SCHEMA_DIR", default="")
 # An EIDO import larger than this many bytes is refused (413) before it is parsed.
 BEACON_EIDO_MAX_BYTES = env.int("BEACON_EIDO_MAX_BYTES", default=1_000_000)
+# The OASIS CAP 1.2 schema partner alerts are validated against (docs/alerts.md). Not shipped
+# with Beacon (OASIS copyright); empty = the parser's own structural checks only.
+BEACON_CAP_XSD = env.str("BEACON_CAP_XSD", default="")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

@@ -2,11 +2,13 @@
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 
 from beacon_core.admin_site import CategoryAdmin, admin_site
 from dispatch import services
 from dispatch.choices import OBSERVATION_REQUIRABLE_FIELDS
 from dispatch.models import (
+    AlertFeed,
     CallType,
     DispatchSettings,
     Disposition,
@@ -159,3 +161,18 @@ class ObservationRequirementAdmin(CategoryAdmin):
 
 
 admin_site.register(ObservationRequirement, ObservationRequirementAdmin)
+
+
+class AlertFeedAdmin(CategoryAdmin):
+    """Partner CAP feeds polled by beat (docs/alerts.md); the poll fields are the job's."""
+
+    access_category = Category.REFERENCE_DATA
+    list_display = ["name", "agency", "url", "interval_minutes", "active", "last_polled_at",
+                    "last_status"]  # fmt: skip
+    list_filter = ["agency", "active"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["etag", "last_modified", "last_polled_at", "last_status"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+admin_site.register(AlertFeed, AlertFeedAdmin)

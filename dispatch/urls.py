@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dispatch import views
+from dispatch.alerts import views as alert_views
 
 urlpatterns = [
     path("console/", views.console_page, name="console"),
@@ -13,4 +14,6 @@ urlpatterns = [
     path("field/observe/", views.field_observe, name="field-observe"),
     path("calls/", views.call_list_page, name="calls-page"),
     path("calls/<int:call_id>/", views.call_detail_page, name="call-page"),
+    path("alerts/", alert_views.alerts_page, name="alerts-page"),
+    path("alerts/<int:alert_id>/", alert_views.alert_page, name="alert-page"),
 ]

@@ -46,7 +46,7 @@ EVENT_TYPES: dict[str, str] = {
     "finding.accepted": "A supervisor accepted an intelligence finding",
     "assignment.issued": "A directed assignment was issued to its assignee",
     "assignment.completed": "An assignment was finished (completed, partially completed or missed)",
-    # Emitted by the CAP importer (not built yet): it must call emit_on_commit("alert.received").
+    # Emitted by dispatch.alerts.services.alert_receive for each new partner alert.
     "alert.received": "A partner alert (CAP) was received",
 }
 TEST_EVENT = "webhook.test"
@@ -671,7 +671,7 @@ def emit_alert_received(
     severity: str,
     urgency: str,
 ) -> int:
-    """The shape of ``alert.received``, for the CAP importer (not built yet) to call in its
+    """The shape of ``alert.received``, which ``dispatch.alerts.services.alert_receive`` calls in its
     transaction: the alert's own public header fields, no area polygons, no free text."""
     return emit_on_commit(
         "alert.received",

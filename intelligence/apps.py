@@ -37,3 +37,7 @@ class IntelligenceConfig(AppConfig):
         register_context_provider(intelligence_flags)
         register_map_area_provider(accepted_hotspot_areas)
         register_map_area_provider(near_repeat_zone_areas)
+        from dispatch.alerts.selectors import register_alert_action
+        from intelligence.context_provider import alert_finding_action
+
+        register_alert_action(alert_finding_action)

@@ -10,6 +10,8 @@ class FindingKind(models.TextChoices):
     TREND = "trends", "Trend"
     NEAR_REPEAT = "near_repeat", "Near-repeat chain"
     ENTITY = "entities", "Recurring entity"
+    # Proposed by a person from a partner's CAP alert (dispatch.PartnerAlert), never by a run.
+    PARTNER_ALERT = "partner_alert", "Partner alert"
 
 
 class FindingStatus(models.TextChoices):

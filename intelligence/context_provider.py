@@ -117,3 +117,19 @@ def near_repeat_zone_areas(user: Any) -> list[dict[str, Any]]:
         }
         for zone in live_risk_zones(user)
     ]
+
+
+def alert_finding_action(user: Any, alert: Any) -> list[dict[str, str]]:
+    """The alert page's "Propose a finding" button, for those who may propose one."""
+    from django.urls import reverse
+
+    from intelligence.permissions import can_propose_from_alert
+
+    if not can_propose_from_alert(user) or alert.cancelled_at is not None:
+        return []
+    return [
+        {
+            "label": "Propose a finding from this alert",
+            "url": reverse("finding-from-alert", kwargs={"alert_id": alert.pk}),
+        }
+    ]

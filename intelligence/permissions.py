@@ -73,6 +73,12 @@ def can_review_findings(user: Any) -> bool:
     return can(user, Action.CHANGE, Category.FINDING)
 
 
+def can_propose_from_alert(user: Any) -> bool:
+    """Turning a partner alert into a proposed finding: those who review findings (supervisors,
+    analysts). The proposal is still accepted by someone else (four-eyes rule)."""
+    return can_review_findings(user)
+
+
 def access_finding(user: Any, finding_id: Any, *, for_write: bool = False) -> Finding:
     """The finding if the user may see it (and review it, with ``for_write``)."""
     try:

@@ -32,7 +32,7 @@ from intelligence.models import (
     FindingOutcome,
 )
 from intelligence.outcome_evaluation import outcome_counts, outcome_statistics
-from intelligence.permissions import access_finding, can_review_findings
+from intelligence.permissions import access_finding, can_propose_from_alert, can_review_findings
 
 MAX_RATIONALE = 5_000
 
@@ -505,3 +505,116 @@ def finding_evidence_add(*, finding_id: int, observation_ids: Iterable[int]) -> 
         [FindingEvidence(finding_id=finding_id, observation_id=pk) for pk in new]
     )
     return len(new)
+
+
+# A finding names its area by H3 cells of one resolution; past this many the alert's area is
+# too large to task from (a state-wide warning), and the finding is refused with that reason.
+MAX_ALERT_FINDING_CELLS = 5000
+
+
+def finding_from_alert(*, actor: Any, alert_id: Any) -> Finding:
+    """Propose a finding from a partner alert's area (one open proposal per alert).
+
+    The finding is PROPOSED with ``created_by=actor``: under the four-eyes rule someone else
+    accepts it before it can become tasking. Its cells are the alert areas' H3 cover.
+    """
+    from dispatch.alerts.parser import pick_info
+    from dispatch.alerts.permissions import access_alert
+    from dispatch.alerts.selectors import display_language
+    from dispatch.models import AlertAreaCell
+
+    if not can_propose_from_alert(actor):
+        raise PermissionDenied("Not allowed to propose findings.")
+    alert = access_alert(actor, alert_id)
+    if alert.cancelled_at is not None:
+        raise DomainError("This alert was cancelled by its sender.", field="alert")
+    info = pick_info(list(alert.infos.all()), display_language())
+    if info is None:
+        raise DomainError(
+            "This alert has no information block (nothing to task from).", field="alert"
+        )
+    subject_key = f"alert:{alert.pk}"
+    existing = Finding.objects.filter(
+        agency_id=alert.agency_id,
+        kind=FindingKind.PARTNER_ALERT,
+        subject_key=subject_key,
+        status=FindingStatus.PROPOSED,
+    ).first()
+    if existing is not None:
+        return existing
+    areas = list(info.areas.all())
+    if not areas or all(not (a.polygons or a.circles) for a in areas):
+        raise DomainError("This alert's areas have no polygon or circle to task in.", field="alert")
+    if any(a.uncovered for a in areas):
+        raise DomainError("This alert's area is too large to task in.", field="alert")
+    cells: list[str] = []
+    for res in (9, 7):
+        cells = sorted(
+            set(
+                AlertAreaCell.objects.filter(area__in=areas, resolution=res).values_list(
+                    "cell", flat=True
+                )
+            )
+        )
+        # Every area must be covered at this resolution, or the finding would miss one.
+        covered = set(
+            AlertAreaCell.objects.filter(area__in=areas, resolution=res).values_list(
+                "area_id", flat=True
+            )
+        )
+        shaped = {a.pk for a in areas if a.polygons or a.circles}
+        if cells and covered >= shaped and len(cells) <= MAX_ALERT_FINDING_CELLS:
+            break
+        cells = []
+    if not cells:
+        raise DomainError("This alert's area is too large to task in.", field="alert")
+    first = next(a for a in areas if a.polygons or a.circles)
+    lat, lon = (first.polygons[0][0][:2]) if first.polygons else first.circles[0][:2]
+    start = info.effective or alert.sent
+    end = max(start, info.expires or timezone.now())
+    explanation = (
+        f"Partner alert from {info.sender_name or alert.sender}: "
+        f"{info.headline or info.event} ({info.severity}, {info.urgency}, {info.certainty})."
+        f" Area: {'; '.join(a.area_desc for a in areas)[:500]}."
+    )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                finding = Finding.objects.create(
+                    agency_id=alert.agency_id,
+                    kind=FindingKind.PARTNER_ALERT,
+                    subject_key=subject_key,
+                    cells=cells,
+                    latitude=lat,
+                    longitude=lon,
+                    window_start=start,
+                    window_end=end,
+                    statistics={
+                        "alert_id": alert.pk,
+                        "identifier": alert.identifier,
+                        "sender": alert.sender,
+                        "event": info.event,
+                        "severity": info.severity,
+                        "urgency": info.urgency,
+                        "certainty": info.certainty,
+                        "expires": info.expires.isoformat() if info.expires else None,
+                    },
+                    explanation=explanation,
+                    status=FindingStatus.PROPOSED,
+                    created_by=actor,
+                )
+        except IntegrityError:
+            # Proposed concurrently by someone else: theirs stands.
+            return Finding.objects.get(
+                agency_id=alert.agency_id,
+                kind=FindingKind.PARTNER_ALERT,
+                subject_key=subject_key,
+                status=FindingStatus.PROPOSED,
+            )
+        audit.record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=finding,
+            details={"from_alert": alert.pk},
+        )
+    return finding

@@ -19,4 +19,9 @@ urlpatterns = [
         views.finding_outcome,
         name="finding-outcome",
     ),
+    path(
+        "patterns/from-alert/<int:alert_id>/",
+        views.finding_from_alert,
+        name="finding-from-alert",
+    ),
 ]

@@ -66,9 +66,14 @@ def patterns_page(request: HttpRequest) -> HttpResponse:
         request.user,
         ["export-findings-csv", "export-findings-geojson", "export-hotspots-geojson"],
     )
-    return render(
-        request, "intelligence/dashboard.html", {"config_json": config, "exports": exports}
-    )
+    from dispatch.alerts.selectors import active_alerts
+
+    context = {
+        "config_json": config,
+        "exports": exports,
+        "partner_alerts": active_alerts(user=request.user),
+    }
+    return render(request, "intelligence/dashboard.html", context)
 
 
 @require_GET
@@ -281,3 +286,16 @@ def finding_outcome(request: HttpRequest, finding_id: int) -> HttpResponse:
             request, finding, status=403, outcome_errors=errors, outcome_values=values
         )
     return redirect(f"{reverse('finding-page', args=[finding.pk])}#outcomes")
+
+
+@require_POST
+def finding_from_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
+    """Propose a finding from a partner alert (the alert page's button); opens the finding."""
+    try:
+        finding = services.finding_from_alert(actor=request.user, alert_id=alert_id)
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        text = "; ".join(m for messages in exc.errors.values() for m in messages)
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+    return redirect("finding-page", finding_id=finding.pk)

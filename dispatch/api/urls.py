@@ -2,6 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
+from dispatch.alerts.api import AlertViewSet
 from dispatch.api import views
 
 router = SimpleRouter()
@@ -14,5 +15,6 @@ router.register("vehicles", views.VehicleViewSet, basename="vehicle")
 router.register("involvements", views.InvolvementViewSet, basename="involvement")
 router.register("call-types", views.CallTypeViewSet, basename="call-type")
 router.register("dispositions", views.DispositionViewSet, basename="disposition")
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = router.urls

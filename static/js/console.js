@@ -110,7 +110,7 @@
         el("ul", {}, ctx.duplicates.map((d) => el("li", {}, `${d.number} ${d.type_name} at ${d.address || "?"} (${d.status}) `,
           el("button", { type: "button", class: "attach", dataset: { callId: d.id }, onclick: () => attachTo(d) }, `Attach to ${d.number}`))))));
     }
-    for (const f of ctx.flags) parts.push(el("div", { class: `flag flag-${f.kind}` }, el("b", {}, f.label), f.detail ? ` — ${f.detail}` : "", f.url ? [" ", el("a", { href: f.url, target: "_blank", rel: "noopener" }, "finding")] : ""));
+    for (const f of ctx.flags) parts.push(el("div", { class: `flag flag-${f.kind}` }, el("b", {}, f.label), f.detail ? ` — ${f.detail}` : "", f.url ? [" ", el("a", { href: f.url, target: "_blank", rel: "noopener" }, f.kind === "partner_alert" ? "alert" : "finding")] : ""));
     const hazards = ctx.notes.filter((n) => n.kind === "hazard");
     const notes = ctx.notes.filter((n) => n.kind !== "hazard");
     if (hazards.length) parts.push(el("div", { class: "hazards" }, el("b", {}, "⚠ Hazards"), el("ul", {}, hazards.map((n) => el("li", {}, n.text)))));

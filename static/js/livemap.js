@@ -4,6 +4,20 @@
   const PRIORITY_COLOURS = { 1: "#ff4d4f", 2: "#ff9f1a", 3: "#f5d90a", 4: "#5cc8ff", 5: "#9aa7b4" };
   const UNIT_COLOURS = { available: "#3ddc84", dispatched: "#ffb020", en_route: "#ff8a00", on_scene: "#ff4d4f", out_of_service: "#8b9bab", off_duty: "#55606b" };
   const STALE_AFTER_S = 300;
+  // CAP 1.2 <severity> of partner alerts.
+  const SEVERITY_COLOURS = { Extreme: "#a8071a", Severe: "#ff4d4f", Moderate: "#ff9f1a", Minor: "#f5d90a", Unknown: "#9aa7b4" };
+
+  // A partner alert's popup, built from text nodes (alert text comes from outside: never HTML).
+  function alertPopup(a) {
+    const box = document.createElement("div");
+    box.className = "alert-popup";
+    const line = (tag, text) => { const n = document.createElement(tag); n.textContent = text; box.appendChild(n); return n; };
+    line("b", a.headline || a.event || a.label);
+    line("div", `${a.event || ""} (${a.severity || "Unknown"})`);
+    line("div", `Until ${a.expires ? new Date(a.expires).toLocaleString() : "further notice"}`);
+    if (a.url) { const link = line("a", "Open alert"); link.href = a.url; }
+    return box;
+  }
 
   class LiveMap {
     constructor(elementId, { center, zoom, tiles, onMapClick, onCallClick }) {
@@ -64,10 +78,13 @@
     setAreas(areas) {
       this.areas.clearLayers();
       for (const a of areas) {
-        // Near-repeat risk zones in orange; hotspots and other areas in purple.
-        const colour = a.kind === "near_repeat" ? "#ff9f1a" : "#b37feb";
+        // Near-repeat risk zones in orange; partner alerts by CAP severity; hotspots and other
+        // areas in purple.
+        const colour = a.kind === "partner_alert" ? (SEVERITY_COLOURS[a.severity] || SEVERITY_COLOURS.Unknown)
+          : a.kind === "near_repeat" ? "#ff9f1a" : "#b37feb";
         const poly = L.polygon(a.rings, { color: colour, weight: 2, fillOpacity: 0.12, interactive: true, className: `area-${a.kind}` });
         poly.bindTooltip(`${a.label}: ${a.detail || ""}`);
+        if (a.kind === "partner_alert") poly.bindPopup(() => alertPopup(a));
         this.areas.addLayer(poly);
       }
     }

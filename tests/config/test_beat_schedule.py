@@ -19,6 +19,10 @@ from intelligence.management.commands.sync_beat_schedule import beat_schedule_sy
 
 CHANGELIST = "/admin/django_celery_beat/periodictask/"
 
+# A worker registers every app's tasks when it starts (autodiscovery); a test process only knows
+# the tasks of modules something imported already, which depends on the tests run before.
+app.loader.import_default_modules()
+
 
 def _shortest_gap(schedule: crontab) -> dt.timedelta:
     """The shortest time between two consecutive firings over two weeks, minute by minute."""

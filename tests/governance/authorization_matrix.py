@@ -213,6 +213,19 @@ PAGES: dict[str, Route] = {
     "call-page": route(
         obj="call", GET="login ok ok ok ok ok hidden", POST="login ok ok ok ok ok hidden"
     ),
+    # --- partner alerts (CAP): read like calls; received by admins and supervisors
+    "alerts-page": route(
+        GET="login ok ok ok ok ok denied",
+        POST="login denied denied invalid denied invalid denied",
+        note="an empty upload form names the file",
+    ),
+    "alert-page": route(obj="alert", GET="login ok ok ok ok ok hidden", POST=LOGIN_405),
+    "finding-from-alert": route(
+        obj="alert",
+        GET=LOGIN_405,
+        POST="login denied denied redirect redirect denied denied",
+        note="proposes a finding (rolled back); those who review findings",
+    ),
     # --- patterns (findings: supervisor and analyst; running an analysis: analyst)
     "patterns": route(
         GET="login denied denied ok ok denied denied",
@@ -371,6 +384,11 @@ API: dict[str, Route] = {
     "involvement-list": route(GET="login ok ok ok ok denied denied", POST=CALL_WRITE),
     # --- reference data (writes only in the admin)
     "call-type-list": route(GET=CALL_READ, POST=ANON_ALL_403),
+    # --- partner alerts: read like calls; upload by admins and supervisors (dispatch/alerts)
+    "alert-list": route(GET=CALL_READ, POST="login denied denied invalid denied invalid denied"),
+    "alert-detail": route(
+        obj="alert", GET=CALL_READ, POST="login denied denied method denied method denied"
+    ),
     "disposition-list": route(GET=CALL_READ, POST=ANON_ALL_403),
     # --- findings and analysis runs
     "finding-list": route(GET=FINDING_READ, POST=ANON_ALL_403),
@@ -508,6 +526,7 @@ ADMIN_MODELS: dict[str, str] = {
     "dispatch_premisenote": "ok ok ok denied ok",
     "dispatch_dispatchsettings": "ok denied ok denied ok",  # a single row: no second one
     "dispatch_observationrequirement": "ok ok ok denied ok",  # per-category required fields
+    "dispatch_alertfeed": "ok ok ok denied ok",  # partner CAP feeds (reference data)
     "intelligence_finding": "denied denied redirect denied denied",  # admins have no findings
     "intelligence_findingoutcome": "denied denied denied denied denied",
     "intelligence_analysisrun": "denied denied redirect denied denied",
@@ -572,7 +591,9 @@ HIDDEN_VISIBLE_TO: dict[tuple[str, str], frozenset[str]] = {
     ("hold", "other_agency"): frozenset(),
     ("webhook", "other_agency"): frozenset(),
     # the admin's object pages: another agency's rows, and notes above the admin's level
+    ("alert", "other_agency"): frozenset(),
     ("admin:dispatch_unit", "other_agency"): frozenset(),
+    ("admin:dispatch_alertfeed", "other_agency"): frozenset(),
     ("admin:dispatch_premisenote", "other_agency"): frozenset(),
     ("admin:dispatch_premisenote", "confidential"): frozenset(),
     ("admin:tasking_shift", "other_agency"): frozenset(),

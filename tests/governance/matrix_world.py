@@ -68,6 +68,7 @@ SENTINELS: dict[str, frozenset[str]] = {
     "ZZ-NEIGHBOUR-FINDING": frozenset(),
     "ZZ-NEIGHBOUR-ASSIGNMENT": frozenset(),
     "ZNEIGH1": frozenset(),
+    "ZZ-NEIGHBOUR-ALERT": frozenset(),
     "ZZ-NEIGHBOUR-GROUP": frozenset(),
     # a finding limited to a need-to-know group nobody in the cast is in
     "ZZ-NEED-TO-KNOW-FINDING": frozenset(),
@@ -467,3 +468,29 @@ def _newer_records(
 
         world.own["webhook"] = webhook(agency).pk
         world.hidden["webhook"] = {"other_agency": webhook(neighbour).pk}
+
+    alert_model = _model("dispatch.PartnerAlert")
+    if alert_model is not None:
+        from dispatch.alerts.services import alert_receive
+        from dispatch.models import AlertFeed
+
+        def alert(on_agency: Any, headline: str) -> Any:
+            now = timezone.now()
+            sent = (now - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+            expires = (now + dt.timedelta(days=2)).isoformat(timespec="seconds")
+            xml = f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+<identifier>matrix-{on_agency.pk}</identifier><sender>partner@example.org</sender>
+<sent>{sent}</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+<info><category>Safety</category><event>Gas leak</event><urgency>Immediate</urgency>
+<severity>Severe</severity><certainty>Observed</certainty><expires>{expires}</expires>
+<headline>{headline}</headline><area><areaDesc>Matrix block</areaDesc>
+<polygon>29.40,-98.50 29.40,-98.48 29.44,-98.48 29.44,-98.50 29.40,-98.50</polygon>
+</area></info></alert>"""
+            return alert_receive(agency_id=on_agency.pk, data=xml).alert
+
+        world.own["alert"] = alert(agency, "Matrix partner alert").pk
+        world.hidden["alert"] = {"other_agency": alert(neighbour, "ZZ-NEIGHBOUR-ALERT").pk}
+        feed = AlertFeed.objects.create(agency=agency, name="Feed", url="http://127.0.0.1:9/")
+        n_feed = AlertFeed.objects.create(agency=neighbour, name="N", url="http://127.0.0.1:9/")
+        world.admin_objects["dispatch_alertfeed"] = feed.pk
+        world.hidden["admin:dispatch_alertfeed"] = {"other_agency": n_feed.pk}

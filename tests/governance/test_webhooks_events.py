@@ -197,3 +197,23 @@ def test_alert_received_shape(agency, subscribed) -> None:
 def test_no_webhooks_costs_one_query(agency, cast, django_assert_num_queries) -> None:
     with django_assert_num_queries(1):
         webhooks.emit_on_commit("call.created", agency.pk, lambda: 1 / 0)  # never built
+
+
+def test_alert_received_on_a_new_partner_alert_only(agency, cast, subscribed) -> None:
+    from dispatch.alerts.services import alert_receive
+    from tests.dispatch.test_alerts_services import _cap
+
+    xml = _cap(
+        "hook-1",
+        sent="2026-11-24T10:00:00-00:00",
+        polygon="29.4,-98.5 29.4,-98.4 29.5,-98.4 29.4,-98.5",
+    )
+    first = alert_receive(agency_id=agency.pk, data=xml).alert
+    alert_receive(agency_id=agency.pk, data=xml)  # the same alert again: no second event
+    (payload,) = sent("alert.received")
+    assert payload["data"]["alert"]["id"] == first.pk
+    assert (payload["data"]["alert"]["event"], payload["data"]["alert"]["severity"]) == (
+        "Flood",
+        "Severe",
+    )
+    assert "polygon" not in str(payload) and "River district" not in str(payload)
