@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dispatch import views
+from dispatch import eido_views, views
 from dispatch.alerts import views as alert_views
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("field/observe/", views.field_observe, name="field-observe"),
     path("calls/", views.call_list_page, name="calls-page"),
     path("calls/<int:call_id>/", views.call_detail_page, name="call-page"),
+    path("calls/transfer-in/", eido_views.eido_import_page, name="eido-import-page"),
     path("alerts/", alert_views.alerts_page, name="alerts-page"),
     path("alerts/<int:alert_id>/", alert_views.alert_page, name="alert-page"),
 ]

@@ -74,7 +74,9 @@ def call_list_page(request: HttpRequest) -> HttpResponse:
     exports = export_buttons(
         request.user, ["export-calls-csv", "export-calls-geojson", "export-locations-geojson"]
     )
-    return render(request, "dispatch/call_list.html", {"page": page, "exports": exports})
+    may_transfer_in = can(request.user, Action.CREATE, Category.CALL)
+    context = {"page": page, "exports": exports, "may_transfer_in": may_transfer_in}
+    return render(request, "dispatch/call_list.html", context)
 
 
 def call_detail_page(request: HttpRequest, call_id: int) -> HttpResponse:

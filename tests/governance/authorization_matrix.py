@@ -213,6 +213,12 @@ PAGES: dict[str, Route] = {
     "call-page": route(
         obj="call", GET="login ok ok ok ok ok hidden", POST="login ok ok ok ok ok hidden"
     ),
+    # A transfer in (EIDO upload) logs a call: those who may create calls.
+    "eido-import-page": route(
+        GET="login ok denied ok denied denied denied",
+        POST="login invalid denied invalid denied denied denied",
+        note="an empty form names the document",
+    ),
     # --- partner alerts (CAP): read like calls; received by admins and supervisors
     "alerts-page": route(
         GET="login ok ok ok ok ok denied",
