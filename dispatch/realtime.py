@@ -116,6 +116,25 @@ def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], c
     publish_on_commit([agency_group(call.agency_id)], payload)
 
 
+class AlertEventPayload(TypedDict):
+    type: Literal["partner_alert_received"]
+    alert_id: int
+    agency_id: int
+
+
+def publish_alert(alert: Any) -> None:
+    """Tell consoles a partner alert arrived (or changed others): they re-read the live map.
+
+    Rides the agency group with the call category's audience: alerts are read like calls.
+    """
+    payload: AlertEventPayload = {
+        "type": "partner_alert_received",
+        "alert_id": alert.pk,
+        "agency_id": alert.agency_id,
+    }
+    publish_on_commit([agency_group(alert.agency_id)], payload)
+
+
 def publish_unit(
     kind: Literal["unit_status_changed", "unit_moved", "unit_assigned"],
     unit: Any,

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from beacon_core.errors import DomainError
+from dispatch import realtime
 from dispatch.alerts import geometry
 from dispatch.alerts.parser import CapError, ParsedAlert, parse_alert, parse_datetime
 from dispatch.models import AlertArea, AlertAreaCell, AlertFeed, AlertInfo, PartnerAlert
@@ -175,7 +176,9 @@ def alert_receive(
                     "references_applied": touched,
                 },
             )
-            # Partners' systems hear of it after commit (only the alert's public header fields).
+            # Open consoles redraw the live map at once; partners' systems hear of it after commit
+            # (only the alert's public header fields).
+            realtime.publish_alert(alert)
             first = parsed.infos[0] if parsed.infos else None
             webhooks.emit_alert_received(
                 agency_id=agency_id,
