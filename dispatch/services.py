@@ -242,7 +242,6 @@ def premise_note_create(
             action=AuditAction.CREATE,
             actor=actor,
             obj=note,
-            object_label=audit.label(note),
             details={"location": location.pk, "kind": kind, "sensitivity": sensitivity},
         )
     return note
@@ -375,7 +374,6 @@ def call_create(
         action=AuditAction.CREATE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={
             "call_type": call_type.code,
             "priority": prio,
@@ -446,7 +444,6 @@ def call_disseminate(
         action=AuditAction.DISSEMINATE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={
             "outcome": "allowed",
             "format": fmt,
@@ -567,7 +564,6 @@ def call_update(
         action=AuditAction.CHANGE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={"changes": changes, **extra},
     )
     realtime.publish_call("call_updated", call)
@@ -587,7 +583,6 @@ def call_add_note(*, call_id: int, actor: Any, text: str) -> CallEvent:
         action=AuditAction.CHANGE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={"note_added": event.pk, "chars": len(text)},
     )
     _bump(call, [])
@@ -623,7 +618,6 @@ def call_attach(
         action=AuditAction.CHANGE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={
             "attached": event.pk,
             "caller_identity": [
@@ -682,7 +676,6 @@ def _set_call_status(
         action=AuditAction.CHANGE,
         actor=actor,
         obj=call,
-        object_label=audit.label(call),
         details={"changes": changes},
     )
     realtime.publish_call(
@@ -704,7 +697,6 @@ def _release_units(call: Call, actor: Any) -> None:
             action=AuditAction.CHANGE,
             actor=actor,
             obj=unit,
-            object_label=audit.label(unit),
             details={
                 "changes": {"status": [unit.status, UnitStatus.AVAILABLE]},
                 "call": call.number,
@@ -856,7 +848,6 @@ def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
         action=AuditAction.CHANGE,
         actor=actor,
         obj=unit,
-        object_label=audit.label(unit),
         details={
             "changes": {"status": [UnitStatus.AVAILABLE, UnitStatus.DISPATCHED]},
             "call": call.number,
@@ -970,7 +961,6 @@ def unit_set_status(
         action=AuditAction.CHANGE,
         actor=actor,
         obj=unit,
-        object_label=audit.label(unit),
         details={
             "changes": {"status": [unit.status, status]},
             **({"call": locked_call.number} if locked_call is not None else {}),
@@ -1015,7 +1005,6 @@ def unit_create(
         action=AuditAction.CREATE,
         actor=actor,
         obj=unit,
-        object_label=audit.label(unit),
         details={"kind": kind, "users": sorted(u.pk for u in users)},
     )
     return unit
@@ -1228,7 +1217,6 @@ def observation_create(
         action=AuditAction.CREATE,
         actor=actor,
         obj=observation,
-        object_label=audit.label(observation),
         details={
             "category": category,
             "sensitivity": sensitivity,
@@ -1651,7 +1639,6 @@ def vehicle_get_or_create(
             action=AuditAction.CREATE,
             actor=actor,
             obj=vehicle,
-            object_label=audit.label(vehicle),
             details={"sensitivity": sensitivity},
         )
     return vehicle, created
@@ -1715,7 +1702,6 @@ def involvement_create(
         action=AuditAction.CREATE,
         actor=actor,
         obj=involvement,
-        object_label=audit.label(involvement),
         agency_id=incident_agency,
         details={
             "combination": True,

@@ -440,7 +440,6 @@ def _outcome_create(values: dict[str, Any], actor: Any | None) -> FindingOutcome
         actor=actor,
         actor_username="" if actor is not None else "system:outcomes",
         obj=outcome,
-        object_label=audit.label(outcome),
         agency_id=values["finding"].agency_id,
         details={
             "finding": values["finding"].pk,

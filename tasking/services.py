@@ -301,7 +301,6 @@ def _transition(
                 actor=actor,
                 actor_username="" if _actor(actor) else "system:tasking",
                 obj=assignment,
-                object_label=audit.label(assignment),
                 justification=note,
                 details={
                     "changes": {"status": [seen["status"], to]},
@@ -424,7 +423,6 @@ def assignment_create(
         action=AuditAction.CREATE,
         actor=actor,
         obj=assignment,
-        object_label=audit.label(assignment),
         details={"kind": kind, "priority": priority, **_assignee_details(assignment)},
     )
     realtime.publish_assignment("assignment.created", assignment)
@@ -446,7 +444,6 @@ def assignment_issue(*, assignment_id: int, actor: Any) -> Assignment:
         action=AuditAction.DISSEMINATE,
         actor=actor,
         obj=assignment,
-        object_label=audit.label(assignment),
         details={
             "purpose": "assignment",
             **_assignee_details(assignment),
@@ -602,7 +599,6 @@ def assignment_report(
                 action=AuditAction.CREATE,
                 actor=actor,
                 obj=report,
-                object_label=audit.label(report),
                 agency_id=assignment.agency_id,
                 details={
                     "assignment": assignment.pk,
