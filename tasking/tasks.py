@@ -2,7 +2,8 @@
 
 Both are sweeps (no ids to take): each run re-reads what is due, so a missed or repeated run
 catches up and a rerun changes nothing. Each assignment goes through one service call in its
-own transaction; one failure is logged and does not stop the others.
+own transaction; an assignment that changed meanwhile (finished, cancelled, gone) is skipped,
+and one that cannot be evaluated is logged, without stopping the others.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ def close_ended_assignments() -> int:
     met. Returns how many were marked missed."""
     now = timezone.now()
     due: list[Assignment] = []
-    for a in Assignment.objects.pending().order_by("id").iterator(chunk_size=500):
+    # Once recorded, an assignment left open (a window met, or unmeasured) is the supervisor's
+    # to finish: not reloaded with its whole AVL history every 15 minutes.
+    unrecorded = Assignment.objects.pending().filter(dosage_summary={})
+    for a in unrecorded.order_by("id").iterator(chunk_size=500):
         intervals = execution.intervals_of(a)
         # Wait out the trailing margin too, so the last fixes of the last window are in.
         if intervals and max(i.end for i in intervals) + execution.MARGIN <= now:

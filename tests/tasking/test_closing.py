@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -49,6 +50,11 @@ def test_met_is_left_for_the_supervisor_with_its_dosage_recorded(draft, cast, un
     assert tasks.close_ended_assignments() == 0
     a.refresh_from_db()
     assert a.status == "issued" and a.dosage_summary["met"] == 1
+    # Recorded once: later sweeps leave it alone (no reload of its track, no rewrite).
+    with mock.patch.object(tasks.execution, "dosage_for", side_effect=AssertionError) as fixes:
+        assert tasks.close_ended_assignments() == 0
+    assert not fixes.called
+    assert Assignment.objects.get(pk=a.pk).updated_at == a.updated_at
     row = services.assignment_finish(
         assignment_id=a.pk, actor=cast["supervisor"], outcome="completed"
     )
