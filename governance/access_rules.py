@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from beacon_core.errors import DomainError, NotFoundError
-from beacon_core.realtime import publish_on_commit
+from beacon_core.realtime import publish_now
 from governance import audit
 from governance.access import can, forget_cached_access, user_agency_id
 from governance.choices import Action, AuditAction, Category, Role, Sensitivity
@@ -65,8 +65,19 @@ def _text(value: Any, field: str, limit: int, *, required: bool) -> str:
     return text
 
 
-def _announce() -> None:
-    publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
+def _send_access_changed() -> None:
+    publish_now(ACCESS_GROUP, {"type": "access.changed"})
+
+
+def announce_access_changed() -> None:
+    """After commit, tell every open websocket the rules changed, once per transaction: a matrix
+    save touching twenty cells makes each connection re-authorise once, not twenty times."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(
+        func is _send_access_changed for _sids, func, _robust in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_send_access_changed)
 
 
 def _keeps_an_administrator(role: str, category: str, action: str, level: int | None) -> bool:
@@ -138,7 +149,7 @@ def role_grant_set(
         },
     )
     forget_cached_access(actor)
-    _announce()
+    announce_access_changed()
     return grant
 
 
@@ -220,7 +231,7 @@ def user_grant_set(
             "after": {"max_sensitivity": level, "expires_at": expires_at},
         },
     )
-    _announce()
+    announce_access_changed()
     return grant
 
 
@@ -253,38 +264,7 @@ def user_grant_revoke(*, actor: Any, grant_id: Any, justification: str = "") -> 
         },
     )
     grant.delete()
-    _announce()
-
-
-@transaction.atomic
-def need_to_know_members_set(*, actor: Any, group_id: Any, user_ids: list[Any]) -> NeedToKnowGroup:
-    """Replace a need-to-know group's members (people of the group's agency only)."""
-    _require_admin(actor)
-    try:
-        group = NeedToKnowGroup.objects.select_for_update().get(pk=int(group_id))
-    except (TypeError, ValueError, NeedToKnowGroup.DoesNotExist):
-        raise NotFoundError from None
-    if not actor.is_superuser and group.agency_id != user_agency_id(actor):
-        raise NotFoundError
-    wanted = {_agency_user(actor, pk).pk for pk in user_ids}
-    outsiders = set(wanted) - set(
-        Membership.objects.filter(agency_id=group.agency_id, user_id__in=wanted).values_list(
-            "user_id", flat=True
-        )
-    )
-    if outsiders:
-        raise DomainError("Only people of the group's agency can be members.", field="members")
-    before = sorted(group.members.values_list("username", flat=True))
-    group.members.set(wanted)
-    after = sorted(group.members.values_list("username", flat=True))
-    audit.record(
-        action=AuditAction.PERMISSION_CHANGE,
-        actor=actor,
-        obj=group,
-        details={"scope": "need_to_know", "members": [before, after]},
-    )
-    _announce()
-    return group
+    announce_access_changed()
 
 
 def need_to_know_apply(*, actor: Any, record: Any, group_ids: Any) -> list[NeedToKnowGroup]:
@@ -320,5 +300,5 @@ def need_to_know_apply(*, actor: Any, record: Any, group_ids: Any) -> list[NeedT
             obj=record,
             details={"changed": {"need_to_know": [before, after]}},
         )
-        _announce()
+        announce_access_changed()
     return groups

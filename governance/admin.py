@@ -1,5 +1,6 @@
 from typing import Any
 
+from django import forms
 from django.contrib.admin import StackedInline
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -7,10 +8,9 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from beacon_core.admin_site import CategoryAdmin, ReadOnlyCategoryAdmin, admin_site, scope_users
-from beacon_core.realtime import publish_on_commit
 from governance import audit
 from governance.access import forget_cached_access, user_roles, visible_agency_ids
-from governance.access_rules import ACCESS_GROUP
+from governance.access_rules import announce_access_changed
 from governance.choices import AuditAction, Category
 from governance.models import Agency, AgencyShare, AuditEvent, Membership, NeedToKnowGroup
 
@@ -52,7 +52,7 @@ class BeaconUserAdmin(CategoryAdmin, UserAdmin):
                 obj=user,
                 details={"scope": "roles", "user": user.get_username(), "roles": [before, after]},
             )
-            publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
+            announce_access_changed()
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         """Setting someone's password in the admin, audited whether it succeeds or is refused."""
@@ -93,8 +93,31 @@ class AgencyShareAdmin(CategoryAdmin):
         return qs.filter(Q(owner_id__in=agencies) | Q(viewer_id__in=agencies))
 
 
+class NeedToKnowGroupForm(forms.ModelForm):
+    class Meta:
+        model = NeedToKnowGroup
+        fields = ["agency", "name", "description", "members"]
+
+    def clean(self) -> dict[str, Any]:
+        """Members are people of the group's agency (superusers' forms list every account)."""
+        data = super().clean()
+        agency, members = data.get("agency"), data.get("members") or []
+        if agency is not None and members:
+            own = set(
+                Membership.objects.filter(agency=agency, user__in=members).values_list(
+                    "user_id", flat=True
+                )
+            )
+            strangers = [m.get_username() for m in members if m.pk not in own]
+            if strangers:
+                self.add_error("members", f"Not people of {agency}: {', '.join(strangers)}.")
+        return data
+
+
 class NeedToKnowGroupAdmin(CategoryAdmin):
     """Need-to-know groups and their members; membership changes are audited."""
+
+    form = NeedToKnowGroupForm
 
     access_category = Category.ACCESS_POLICY
     list_display = ["name", "agency"]
@@ -114,7 +137,7 @@ class NeedToKnowGroupAdmin(CategoryAdmin):
                 obj=group,
                 details={"scope": "need_to_know", "members": [before, after]},
             )
-            publish_on_commit([ACCESS_GROUP], {"type": "access.changed"})
+            announce_access_changed()
 
 
 admin_site.register(Agency, AgencyAdmin)

@@ -275,3 +275,24 @@ async def test_an_open_socket_is_told_and_re_authorised(agency) -> None:
         output = await comm.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": 4403}
     await comm.disconnect()
+
+
+def test_one_announcement_per_transaction_however_many_cells(
+    cast, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from governance import access_rules as rules
+
+    sent: list[str] = []
+    monkeypatch.setattr(rules, "publish_now", lambda group, event: sent.append(group))
+    client = signed_in(cast["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        saved = client.post(
+            "/governance/access/roles/",
+            {
+                "g:field:call:export": "1",
+                "g:field:person:export": "1",
+                "g:analyst:unit:change": "1",
+            },
+        )
+    assert saved.status_code == 302 and "saved=3" in saved["Location"]
+    assert sent == [rules.ACCESS_GROUP]

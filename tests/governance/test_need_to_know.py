@@ -175,3 +175,19 @@ def test_limited_persons_stay_out_of_assignment_briefings(agency, cast, squad) -
         Involvement.objects.create(call=call, person=person, role="witness")
     text = finding_briefing(finding=finding, audience=[cast["supervisor"]], time_zone="UTC")
     assert "OPEN" in text and "KANE" not in text
+
+
+def test_admin_refuses_members_of_another_agency(agency, other_agency, squad) -> None:
+    from django.contrib.auth import get_user_model
+
+    group, _ = squad
+    stranger = UserFactory(username="stranger", roles=["field"], agency=other_agency)
+    root = get_user_model().objects.create_superuser("root", "root@example.org", "x" * 16)
+    client = Client()
+    client.force_login(root)
+    r = client.post(
+        f"/admin/governance/needtoknowgroup/{group.pk}/change/",
+        {"agency": agency.pk, "name": "Gang unit", "description": "", "members": [stranger.pk]},
+    )
+    assert r.status_code == 200 and "Not people of" in r.content.decode()
+    assert stranger not in group.members.all()
