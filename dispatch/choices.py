@@ -159,3 +159,7 @@ OBSERVATION_REQUIRABLE_FIELDS: dict[str, str] = {
     "persons": "at least one person seen",
     "vehicles": "at least one vehicle seen",
 }
+
+
+# The fields of a call that identify the caller (the caller identity data category).
+CALLER_FIELDS = ("caller_name", "caller_phone")

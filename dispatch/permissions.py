@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 
 from beacon_core.errors import NotFoundError
-from dispatch.choices import CallEventKind
+from dispatch.choices import CALLER_FIELDS, CallEventKind
 from dispatch.models import (
     Call,
     CallEvent,
@@ -189,9 +189,6 @@ def access_location(user: Any, location_id: Any, *, for_write: bool = False) -> 
 def can_see_caller_identity(user: Any) -> bool:
     """Caller name and phone are their own category; others see them redacted."""
     return can(user, Action.VIEW, Category.CALLER_IDENTITY)
-
-
-CALLER_FIELDS = ("caller_name", "caller_phone")
 
 
 def redact_call_events(user: Any, events: Iterable[CallEvent]) -> None:

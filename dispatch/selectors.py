@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from dispatch.choices import OPEN_CALL_STATUSES
+from dispatch.choices import CALLER_FIELDS, OPEN_CALL_STATUSES
 from dispatch.models import Call, CallAssignment, CallEvent, Location, Unit
 from dispatch.permissions import (
     calls_visible_to,
@@ -109,7 +109,7 @@ def record_caller_view(
 
     Nothing is logged when the user's role sees it redacted, or the call has none.
     """
-    present = [f for f in ("caller_name", "caller_phone") if getattr(call, f)]
+    present = [f for f in CALLER_FIELDS if getattr(call, f)]
     if shown and present:
         audit.record_view(
             user,

@@ -31,6 +31,7 @@ from dispatch.addressing import (
 from dispatch.choices import (
     CALL_STATUS_TIMESTAMP,
     CALL_TRANSITIONS,
+    CALLER_FIELDS,
     COMMITTED_UNIT_STATUSES,
     OBSERVATION_REQUIRABLE_FIELDS,
     OPEN_CALL_STATUSES,
@@ -73,7 +74,6 @@ from governance.models import Agency
 MAX_NARRATIVE = 20_000
 MAX_JUSTIFICATION = 5_000
 MAX_POSITIONS_PER_BATCH = 1_000
-CALLER_FIELDS = ("caller_name", "caller_phone")
 # Call fields whose values an audit event names but does not copy (see call_update).
 CALL_CONTENT_FIELDS = frozenset(
     {*CALLER_FIELDS, "narrative", "address_given", "latitude", "longitude"}

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -86,7 +86,8 @@ def session_is_live(session_key: str | None) -> bool:
         return False
     from importlib import import_module
 
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    if not store.exists(session_key):
+    # One read: a session that is gone (signed out, flushed) loads as empty, with no user in it.
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).load()
+    if not data.get(SESSION_KEY):
         return False
-    return not is_idle(store.get(LAST_ACTIVITY_KEY), time.time())
+    return not is_idle(data.get(LAST_ACTIVITY_KEY), time.time())

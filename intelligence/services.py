@@ -419,13 +419,12 @@ def outcome_evaluate(
         "evaluated_at": timezone.now(),
         "evaluated_by": actor,
     }
-    if actor is not None:
-        with transaction.atomic():
-            return _outcome_create(values, actor)
     try:
         with transaction.atomic():
             return _outcome_create(values, actor)
     except IntegrityError:
+        if actor is not None:
+            raise  # only scheduled evaluations are unique per period
         # Another scheduled pass recorded this period first: theirs stands.
         return FindingOutcome.objects.get(
             finding=finding, period_start=start, evaluated_by__isnull=True

@@ -22,6 +22,7 @@ from beacon_core.api.fields import (
 from beacon_core.api.need_to_know import NeedToKnowGroupSerializer
 from beacon_core.api.serializers import StrictInputSerializer
 from dispatch.choices import (
+    CALLER_FIELDS,
     CallSource,
     CallStatus,
     CriminalActivity,
@@ -49,7 +50,6 @@ from dispatch.permissions import can_see_caller_identity
 from dispatch.services import MAX_NARRATIVE, MAX_POSITIONS_PER_BATCH
 from governance.choices import Sensitivity
 
-CALLER_FIELDS = ("caller_name", "caller_phone")
 REDACTED = None
 
 
