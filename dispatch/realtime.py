@@ -168,6 +168,26 @@ def emit_call_webhook(event_type: Literal["call.created", "call.closed"], call: 
     webhooks.emit_on_commit(event_type, call.agency_id, data)
 
 
+def emit_alert_webhook(alert: Any, first_info: Any) -> None:
+    """Queue ``alert.received``: the alert's public CAP header only (no areas, no free text)."""
+
+    def data() -> dict[str, Any]:
+        return {
+            "alert": {
+                "id": alert.pk,
+                "identifier": alert.identifier,
+                "sender": alert.sender,
+                "sent": _iso(alert.sent),
+                "msg_type": alert.msg_type,
+                "event": first_info.event if first_info else "",
+                "severity": first_info.severity if first_info else "",
+                "urgency": first_info.urgency if first_info else "",
+            }
+        }
+
+    webhooks.emit_on_commit("alert.received", alert.agency_id, data)
+
+
 def _call_data(event_type: str, call: Any) -> dict[str, Any]:
     data = {
         "call": {

@@ -213,7 +213,6 @@ def deliveries_for(webhook: Webhook, limit: int = 100) -> list[WebhookDelivery]:
 # --- services (admin) ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def webhook_create(
     *,
     actor: Any,
@@ -237,26 +236,29 @@ def webhook_create(
             errors.update(exc.errors)
     if errors:
         raise DomainError(errors)
-    webhook = Webhook.objects.create(
-        agency=agency,
-        name=cleaned["name"],
-        url=cleaned["url"],
-        events=cleaned["events"],
-        secret=new_secret(),
-        allow_private_network=bool(allow_private_network),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    audit.record(
-        action=AuditAction.CREATE,
-        actor=actor,
-        obj=webhook,
-        object_label=f"webhook {webhook.name}",
-        details={
-            "url": webhook.url,
-            "events": webhook.events,
-            "allow_private_network": webhook.allow_private_network,
-        },
-    )
+    # The checks (a DNS lookup among them) ran before the transaction: a slow resolver must not
+    # hold the database's write lock.
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            agency=agency,
+            name=cleaned["name"],
+            url=cleaned["url"],
+            events=cleaned["events"],
+            secret=new_secret(),
+            allow_private_network=bool(allow_private_network),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit.record(
+            action=AuditAction.CREATE,
+            actor=actor,
+            obj=webhook,
+            object_label=f"webhook {webhook.name}",
+            details={
+                "url": webhook.url,
+                "events": webhook.events,
+                "allow_private_network": webhook.allow_private_network,
+            },
+        )
     return webhook
 
 
@@ -290,7 +292,6 @@ def webhook_reveal_secret(*, actor: Any, webhook_id: Any, agency_id: int | None)
     return webhook.secret
 
 
-@transaction.atomic
 def webhook_set_active(
     *, actor: Any, webhook_id: Any, agency_id: int | None, active: Any
 ) -> Webhook:
@@ -298,12 +299,19 @@ def webhook_set_active(
     if str(active) not in ("0", "1", "True", "False", "true", "false"):
         raise DomainError("Say whether the webhook is active (1 or 0).", field="active")
     on = str(active) in ("1", "True", "true")
+    if on:
+        # The guard again (the name may resolve elsewhere since it was registered), before the
+        # row lock: a slow resolver must not hold it.
+        current = _get(webhook_id, agency_id)
+        check_url(current.url, allow_private_network=current.allow_private_network)
+    with transaction.atomic():
+        return _set_active(actor=actor, webhook_id=webhook_id, agency_id=agency_id, on=on)
+
+
+def _set_active(*, actor: Any, webhook_id: Any, agency_id: int | None, on: bool) -> Webhook:
     webhook = _get(webhook_id, agency_id, lock=True)
     if on == webhook.active:
         return webhook
-    if on:
-        # The guard again: the name may resolve elsewhere since it was registered.
-        check_url(webhook.url, allow_private_network=webhook.allow_private_network)
     before = webhook.active
     webhook.active = on
     webhook.consecutive_failures = 0 if on else webhook.consecutive_failures
@@ -657,35 +665,3 @@ def event_types(chosen: Iterable[str]) -> list[tuple[str, str, bool]]:
     """(type, description, chosen) for the registration form."""
     picked = set(chosen)
     return [(k, v, k in picked) for k, v in EVENT_TYPES.items()]
-
-
-def emit_alert_received(
-    *,
-    agency_id: int,
-    alert_id: int,
-    identifier: str,
-    sender: str,
-    sent: dt.datetime,
-    msg_type: str,
-    event: str,
-    severity: str,
-    urgency: str,
-) -> int:
-    """The shape of ``alert.received``, which ``dispatch.alerts.services.alert_receive`` calls in its
-    transaction: the alert's own public header fields, no area polygons, no free text."""
-    return emit_on_commit(
-        "alert.received",
-        agency_id,
-        {
-            "alert": {
-                "id": alert_id,
-                "identifier": identifier,
-                "sender": sender,
-                "sent": sent.isoformat(),
-                "msg_type": msg_type,
-                "event": event,
-                "severity": severity,
-                "urgency": urgency,
-            }
-        },
-    )

@@ -16,7 +16,7 @@ from dispatch import realtime
 from dispatch.alerts import geometry
 from dispatch.alerts.parser import CapError, ParsedAlert, parse_alert, parse_datetime
 from dispatch.models import AlertArea, AlertAreaCell, AlertFeed, AlertInfo, PartnerAlert
-from governance import audit, webhooks
+from governance import audit
 from governance.choices import AuditAction
 
 
@@ -179,18 +179,7 @@ def alert_receive(
             # Open consoles redraw the live map at once; partners' systems hear of it after commit
             # (only the alert's public header fields).
             realtime.publish_alert(alert)
-            first = parsed.infos[0] if parsed.infos else None
-            webhooks.emit_alert_received(
-                agency_id=agency_id,
-                alert_id=alert.pk,
-                identifier=alert.identifier,
-                sender=alert.sender,
-                sent=alert.sent,
-                msg_type=alert.msg_type,
-                event=first.event if first else "",
-                severity=first.severity if first else "",
-                urgency=first.urgency if first else "",
-            )
+            realtime.emit_alert_webhook(alert, parsed.infos[0] if parsed.infos else None)
     except IntegrityError:
         # Received concurrently (the same feed item twice, or an upload racing a poll).
         existing = PartnerAlert.objects.filter(**key).first()

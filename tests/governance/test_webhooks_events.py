@@ -175,23 +175,15 @@ def test_assignment_issued_and_completed(agency, cast, subscribed) -> None:
 
 
 def test_alert_received_shape(agency, subscribed) -> None:
-    import datetime as dt
+    from dispatch.alerts.services import alert_receive
+    from tests.dispatch.test_alerts_services import _cap
 
-    sent_at = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
-    webhooks.emit_alert_received(
-        agency_id=agency.pk,
-        alert_id=5,
-        identifier="NWS-123",
-        sender="w-nws.webmaster@noaa.gov",
-        sent=sent_at,
-        msg_type="Alert",
-        event="Flood Warning",
-        severity="Severe",
-        urgency="Expected",
-    )
+    xml = _cap("NWS-123", sent="2026-11-24T12:00:00-00:00", event="Flood Warning")
+    stored = alert_receive(agency_id=agency.pk, data=xml).alert
     [alert] = sent("alert.received")
     assert alert["data"]["alert"]["identifier"] == "NWS-123"
-    assert alert["data"]["alert"]["sent"] == sent_at.isoformat()
+    assert alert["data"]["alert"]["sent"] == stored.sent.isoformat()
+    assert alert["data"]["alert"]["event"] == "Flood Warning"
 
 
 def test_no_webhooks_costs_one_query(agency, cast, django_assert_num_queries) -> None:
