@@ -129,18 +129,12 @@ def _finding_upsert(
     run: AnalysisRun,
     kind: str,
     draft: runners.FindingDraft,
-    batch: _FindingBatch | None = None,
+    batch: _FindingBatch,
 ) -> tuple[Finding, bool]:
     """Update the open finding for this subject, or create it; then replace its evidence.
 
-    With a ``batch`` the writes wait for ``batch.flush()`` (a new finding has no pk until then);
-    without one they happen now.
+    The writes wait for ``batch.flush()`` (a new finding has no pk until then).
     """
-    if batch is None:
-        batch = _FindingBatch(run=run, kind=kind, agency_ids={draft.agency_id})
-        finding, created = _finding_upsert(run=run, kind=kind, draft=draft, batch=batch)
-        batch.flush()
-        return finding, created
     values = {
         "location_id": draft.location_id,
         "cells": list(draft.cells),

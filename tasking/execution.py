@@ -109,31 +109,16 @@ def period_of(assignment: Assignment) -> tuple[dt.datetime, dt.datetime] | None:
 
 
 def unit_ids_of(
-    assignment: Assignment,
-    signed: dict[int, list[int]] | None = None,
-    shift_units: dict[int, list[int]] | None = None,
+    assignment: Assignment, signed: dict[int, list[int]], shift_units: dict[int, list[int]]
 ) -> list[int]:
-    """Units whose fixes count: the assigned unit, the assigned person's units, or the shift's.
-
-    ``signed`` (user id -> units) and ``shift_units`` (shift id -> units) are preloaded maps for
-    many assignments at once; without them this asks the database.
-    """
+    """Units whose fixes count: the assigned unit, the assigned person's units, or the shift's,
+    from the maps ``dosage_for`` preloads (user id -> units, shift id -> units)."""
     if assignment.assignee_unit_id:
         return [assignment.assignee_unit_id]
     if assignment.assignee_user_id:
-        if signed is not None:
-            return signed.get(assignment.assignee_user_id, [])
-        return list(
-            Unit.objects.filter(users=assignment.assignee_user_id).values_list("pk", flat=True)
-        )
+        return signed.get(assignment.assignee_user_id, [])
     if assignment.assignee_shift_id:
-        if shift_units is not None:
-            return shift_units.get(assignment.assignee_shift_id, [])
-        return list(
-            Unit.objects.filter(tasking_shifts=assignment.assignee_shift_id).values_list(
-                "pk", flat=True
-            )
-        )
+        return shift_units.get(assignment.assignee_shift_id, [])
     return []
 
 

@@ -48,9 +48,11 @@ def assignment_groups(assignment: Any) -> list[str]:
         groups.append(user_group(assignment.assignee_user_id))
     elif assignment.assignee_shift_id:
         # The roster as it is now: members' own devices, and whoever is signed to its units.
-        shift = Shift.objects.get(pk=assignment.assignee_shift_id)
-        groups.extend(user_group(pk) for pk in shift.members.values_list("pk", flat=True))
-        groups.extend(unit_group(pk) for pk in shift.units.values_list("pk", flat=True))
+        shift_id = assignment.assignee_shift_id
+        members = Shift.members.through.objects.filter(shift_id=shift_id)
+        units = Shift.units.through.objects.filter(shift_id=shift_id)
+        groups.extend(user_group(pk) for pk in members.values_list("user_id", flat=True))
+        groups.extend(unit_group(pk) for pk in units.values_list("unit_id", flat=True))
     return groups
 
 

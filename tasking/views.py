@@ -78,7 +78,6 @@ def board_page(request: HttpRequest) -> HttpResponse:
     config = {
         "urls": {
             "board": reverse("tasking-board-json"),
-            "briefing": reverse("tasking-briefing"),
             "ws": "/ws/dispatch/",
             "api": "/api/v1/",
             "new": reverse("tasking-new"),
