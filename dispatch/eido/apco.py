@@ -16,8 +16,13 @@ LOCAL_PREFIX = "LOCAL:"
 
 # Beacon code -> APCO incident category code. Several Beacon types may share one APCO code; the
 # first listed is the one an import of that APCO code becomes.
+# Deliberately not mapped: ALARM ("burglar/panic": APCO splits alarms by kind and audible/silent,
+# ALRBA, ALRBS, ALRPANA, ALRPANS..., and Beacon does not know which) and PATROL (APCO has no
+# patrol type; ADMIN means administrative work, and a receiver would file it wrongly).
+# Read as meaning the same thing: DOMESTIC -> DVNA (domestic, no assault reported: a disturbance;
+# one with an assault is ASSAULT), SUSP-PERS -> PERSUSP, MISSING -> PERMISS and TRAFFIC -> THAZ
+# (traffic hazard; complaints about driving are the same call type in Beacon).
 APCO_BY_CALL_TYPE: dict[str, str] = {
-    "ALARM": "ALRBA",
     "ASSAULT": "ASSAULT",
     "ASSAULT-IP": "ASSAULT",
     "BURG-RES": "BURGLARY",
@@ -41,7 +46,6 @@ APCO_BY_CALL_TYPE: dict[str, str] = {
     "MVC-INJ": "MVAINJY",
     "TRAFFIC": "THAZ",
     "TRAFFIC-STOP": "TSTOP",
-    "PATROL": "ADMIN",
     "MISSING": "PERMISS",
     "MENTAL": "EDP",
     "ANIMAL": "ANIMAL",
