@@ -80,6 +80,7 @@ class RetentionCategory(models.TextChoices):
     FIELD_OBSERVATION = "field_observation", "Field observations"
     PERSON = "person", "Person-level intelligence: person records"
     ENTITY_FINDING = "entity_finding", "Person-level intelligence: entity findings"
+    WEBHOOK_DELIVERY = "webhook_delivery", "Webhook delivery log (copies of event payloads)"
     AUDIT = "audit", "Audit trail (never purged by the job)"
 
 

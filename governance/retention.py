@@ -59,6 +59,9 @@ DEFAULT_POLICIES: dict[str, tuple[int, str]] = {
     RetentionCategory.FIELD_OBSERVATION: (DAYS_PER_YEAR, RetentionAction.DELETE),
     RetentionCategory.PERSON: (FIVE_YEARS, RetentionAction.ANONYMISE),
     RetentionCategory.ENTITY_FINDING: (FIVE_YEARS, RetentionAction.ANONYMISE),
+    # Each delivery row holds a copy of what was sent (call numbers, places, unit names): a log
+    # for troubleshooting receivers, not a record, so it goes after a quarter.
+    RetentionCategory.WEBHOOK_DELIVERY: (90, RetentionAction.DELETE),
     # Kept at least a year (CJIS 5.4.7); the job never removes audit events, the row records
     # the floor the agency promises (archive or export older events outside Beacon).
     RetentionCategory.AUDIT: (DAYS_PER_YEAR, RetentionAction.DELETE),
@@ -70,6 +73,7 @@ ALLOWED_ACTIONS: dict[str, frozenset[str]] = {
     RetentionCategory.PERSON: frozenset(RetentionAction.values),
     # Decisions and taskings refer to findings (PROTECT) and must stay accountable.
     RetentionCategory.ENTITY_FINDING: frozenset({RetentionAction.ANONYMISE}),
+    RetentionCategory.WEBHOOK_DELIVERY: frozenset({RetentionAction.DELETE}),
     RetentionCategory.AUDIT: frozenset({RetentionAction.DELETE}),
 }
 MIN_KEEP_DAYS: dict[str, int] = {RetentionCategory.AUDIT: DAYS_PER_YEAR}
@@ -81,6 +85,7 @@ PURGEABLE: tuple[str, ...] = (
     RetentionCategory.FIELD_OBSERVATION,
     RetentionCategory.PERSON,
     RetentionCategory.ENTITY_FINDING,
+    RetentionCategory.WEBHOOK_DELIVERY,
 )
 BATCH_SIZE = 5_000
 MAX_REASON = 2_000
@@ -360,6 +365,8 @@ def held_q(category: str, holds: Holds, now: dt.datetime) -> Q:
         return Q(pk__in=holds.findings) | Q(
             statistics__entity="person", statistics__entity_id__in=people
         )
+    if category == RetentionCategory.WEBHOOK_DELIVERY:
+        return nothing  # copies of what was sent; the held call itself keeps the evidence
     raise ValueError(category)
 
 
@@ -393,6 +400,12 @@ def candidates(category: str, policy: RetentionPolicy, now: dt.datetime) -> Quer
             apps.get_model("intelligence", "Finding")
             .objects.filter(kind="entities", created_at__lt=cutoff)
             .exclude(subject_key__startswith=ANONYMISED_KEY_PREFIX)
+        )
+    if category == RetentionCategory.WEBHOOK_DELIVERY:
+        # Only finished deliveries: one still retrying keeps its payload until it succeeds or
+        # is given up (the sweeper would otherwise send an empty row).
+        return apps.get_model("governance", "WebhookDelivery").objects.filter(
+            created_at__lt=cutoff, status__in=("succeeded", "given_up")
         )
     raise DomainError("The audit trail is never purged by the retention job.", field="category")
 
@@ -482,6 +495,8 @@ def apply_batch(category: str, action: str, ids: list[int], now: dt.datetime) ->
     elif category == RetentionCategory.ENTITY_FINDING:
         model = apps.get_model("intelligence", "Finding")
         _anonymise_findings(model.objects.filter(pk__in=ids), now)
+    elif category == RetentionCategory.WEBHOOK_DELIVERY:
+        apps.get_model("governance", "WebhookDelivery").objects.filter(pk__in=ids).delete()
     else:
         raise ValueError(category)
 

@@ -4,6 +4,7 @@ reviews, batches that survive an interruption, and the counts in the audit trail
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 from unittest import mock
 
@@ -18,7 +19,13 @@ from dispatch import services as dispatch_services
 from dispatch.models import CallAssignment, FieldObservation, Involvement, Person, UnitPosition
 from governance import retention
 from governance.choices import AuditAction, HoldObject, RetentionCategory
-from governance.models import AuditEvent, LegalHold, RetentionPolicy
+from governance.models import (
+    AuditEvent,
+    LegalHold,
+    RetentionPolicy,
+    Webhook,
+    WebhookDelivery,
+)
 from governance.tasks import purge_expired
 from intelligence.choices import FindingKind
 from intelligence.models import Finding, FindingEvidence
@@ -73,6 +80,7 @@ def test_defaults_are_seeded() -> None:
         "field_observation": 365,
         "person": retention.FIVE_YEARS,
         "entity_finding": retention.FIVE_YEARS,
+        "webhook_delivery": 90,
         "audit": 365,
     }
     assert retention.seed_default_policies() == 0  # idempotent
@@ -92,6 +100,38 @@ def test_expired_avl_fixes_and_observations_go_and_recent_ones_stay(agency) -> N
     retention.run_purge(now=now, categories=["avl"])
     assert list(UnitPosition.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not UnitPosition.objects.filter(pk=old.pk).exists()
+
+
+def test_finished_webhook_deliveries_go_after_a_quarter_and_retrying_ones_stay(
+    agency, cast
+) -> None:
+    hook = Webhook.objects.create(
+        agency=agency, name="Partner", url="https://hooks.example.org/b", secret="s" * 32
+    )
+    now = timezone.now()
+    status = WebhookDelivery.Status
+
+    def sent(state: str, age_days: int) -> WebhookDelivery:
+        return WebhookDelivery.objects.create(
+            webhook=hook,
+            event_type="call.created",
+            event_id=uuid.uuid4(),
+            payload={"call": {"number": "26-000001"}},
+            status=state,
+            created_at=now - age_days * DAY,
+        )
+
+    old_ok, old_given_up = sent(status.SUCCEEDED, 91), sent(status.GIVEN_UP, 91)
+    old_retrying, recent_ok = sent(status.FAILED, 91), sent(status.SUCCEEDED, 89)
+
+    results = retention.run_purge(now=now, categories=["webhook_delivery"])
+
+    assert results[0].processed == 2
+    left = set(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert left == {old_retrying.pk, recent_ok.pk}
+    assert {old_ok.pk, old_given_up.pk}.isdisjoint(left)
+    event = purge_events()[-1]
+    assert event.details["category"] == "webhook_delivery"
 
 
 def test_observation_anonymise_blanks_narrative_and_links_and_keeps_statistics(agency) -> None:
@@ -369,6 +409,7 @@ def test_dry_run_changes_nothing(agency) -> None:
         "field_observation": 1,
         "person": 1,
         "entity_finding": 0,
+        "webhook_delivery": 0,
     }
     assert all(r.processed == 0 and r.dry_run for r in results.values())
     assert (UnitPosition.objects.count(), FieldObservation.objects.count()) == (1, 1)
