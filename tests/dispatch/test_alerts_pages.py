@@ -26,7 +26,7 @@ def _live(agency, identifier: str = "L-1", headline: str = "Gas leak on Main") -
 <status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
 <info><category>Fire</category><event>Gas leak</event><urgency>Immediate</urgency>
 <severity>Extreme</severity><certainty>Observed</certainty><expires>{expires}</expires>
-<headline>{headline}</headline><senderName>City Fire</senderName>
+<senderName>City Fire</senderName><headline>{headline}</headline>
 <area><areaDesc>Main St block</areaDesc>
 <polygon>29.40,-98.50 29.40,-98.48 29.44,-98.48 29.44,-98.50 29.40,-98.50</polygon>
 <circle>29.30,-98.30 0.5</circle></area></info></alert>"""
