@@ -90,10 +90,11 @@ def load_schema(path: str) -> etree.XMLSchema:
     xsd = Path(path)
     if not xsd.is_file():
         raise FileNotFoundError(f"CAP schema not found at {path}")
-    return etree.XMLSchema(etree.parse(str(xsd), _parser()))
+    return etree.XMLSchema(etree.parse(str(xsd), xml_parser()))
 
 
-def _parser() -> etree.XMLParser:
+def xml_parser() -> etree.XMLParser:
+    """lxml set never to read a DTD, expand an entity or touch the network (feeds use it too)."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -104,7 +105,8 @@ def _parser() -> etree.XMLParser:
     )
 
 
-def _refuse_doctype(data: bytes) -> None:
+def refuse_doctype(data: bytes) -> None:
+    """Refuse any DOCTYPE or ENTITY declaration before the document is parsed at all."""
     probe = data
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         probe = data.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
@@ -243,9 +245,9 @@ def parse_alert(data: bytes | str, *, schema_path: str | None = None) -> ParsedA
         raise CapError("empty document", field="xml")
     if len(data) > MAX_BYTES:
         raise CapError(f"document is {len(data)} bytes, over the {MAX_BYTES} byte cap", field="xml")
-    _refuse_doctype(data)
+    refuse_doctype(data)
     try:
-        tree = etree.fromstring(data, _parser()).getroottree()
+        tree = etree.fromstring(data, xml_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         raise CapError(f"not well-formed XML: {exc.msg}", field="xml", line=exc.lineno) from None
     except ValueError as exc:  # e.g. an unsupported encoding declaration

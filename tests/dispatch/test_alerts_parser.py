@@ -141,7 +141,7 @@ def test_the_parser_itself_never_expands_entities() -> None:
         b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">'
         b'<!ENTITY y "expanded-entity-text">]><a>&x;&y;</a>'
     )
-    root = etree.fromstring(doc, parser._parser())
+    root = etree.fromstring(doc, parser.xml_parser())
     text = etree.tostring(root, encoding="unicode")
     assert "root:" not in text and "expanded-entity-text" not in "".join(root.itertext())
 
