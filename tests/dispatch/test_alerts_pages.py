@@ -60,6 +60,18 @@ def test_upload_through_the_page(agency, cast) -> None:
     assert bad.status_code == 400 and b"well-formed" in bad.content
 
 
+def test_a_signed_alert_reads_signed_not_verified(agency, cast) -> None:
+    client = _client(cast["supervisor"])
+    signed = sample("env-canada_2013-01-24_snowfall_signed.xml").decode()
+    response = client.post("/alerts/", {"xml": signed})
+    assert response.status_code == 302
+    assert b"signed (not verified)" in client.get(response.url).content
+    assert b"signed (not verified)" in client.get("/alerts/").content
+    response = client.post("/alerts/", {"xml": sample("oasis-spec-A3_earthquake.xml").decode()})
+    detail = client.get(response.url).content.decode()
+    assert '<dd id="alert-signature">unsigned</dd>' in detail
+
+
 def test_console_snapshot_and_dashboard_list_active_alerts(agency, cast) -> None:
     _live(agency)
     snapshot = _client(cast["dispatcher"]).get("/console/snapshot.json").json()
