@@ -172,6 +172,7 @@ class AlertFeedAdmin(CategoryAdmin):
     list_filter = ["agency", "active"]
     search_fields = ["name", "url"]
     readonly_fields = ["etag", "last_modified", "last_polled_at", "last_status"]
+    exclude = ["seen_entries"]  # the poller's memory of index entries, not an admin's business
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 

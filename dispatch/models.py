@@ -708,6 +708,17 @@ class AlertFeed(models.Model):
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=500, blank=True, default="")
     active = models.BooleanField(default=True)
+    allow_private_network = models.BooleanField(
+        default=False,
+        help_text="Let this feed and the alerts its index links to be fetched from private, "
+        "loopback or link-local addresses (an agency-internal CAP server). Off: only public "
+        "addresses, like webhooks.",
+    )
+    # Keys of the index entries already handled (Atom id/link + updated), newest last, capped
+    # at ``MAX_SEEN_ENTRIES``: an unchanged entry is not fetched again at every poll.
+    seen_entries = models.JSONField(default=list, blank=True)
+
+    MAX_SEEN_ENTRIES = 2000
 
     class Meta:
         ordering = ["agency", "name"]

@@ -512,14 +512,25 @@ def _guarded_session() -> Any:
     return session
 
 
+def http_session(*, allow_private_network: bool = False) -> Any:
+    """A ``requests`` session that ignores proxy settings and, unless ``allow_private_network``,
+    connects only to public addresses (the guard above). Webhook delivery uses it, and so does
+    partner alert feed polling (dispatch/alerts/feeds.py): both send requests to URLs that
+    outsiders choose."""
+    import requests
+
+    session = requests.Session() if allow_private_network else _guarded_session()
+    session.trust_env = False
+    return session
+
+
 def http_post(
     url: str, body: bytes, headers: dict[str, str], *, allow_private_network: bool = False
 ) -> Response:
     """POST with ``requests``; redirects are never followed (a 3xx is a failed attempt)."""
     import requests
 
-    session = requests.Session() if allow_private_network else _guarded_session()
-    session.trust_env = False
+    session = http_session(allow_private_network=allow_private_network)
     try:
         with session:
             r = session.post(

@@ -190,10 +190,21 @@ def alert_receive(
 
 
 def feed_record_poll(
-    *, feed_id: int, status: str, etag: str | None, last_modified: str | None, now: dt.datetime
+    *,
+    feed_id: int,
+    status: str,
+    etag: str | None,
+    last_modified: str | None,
+    now: dt.datetime,
+    seen_entries: list[str] | None = None,
 ) -> None:
-    """Note a poll's outcome (and the validators for the next conditional GET) on the feed."""
+    """Note a poll's outcome (and the validators for the next conditional GET) on the feed.
+
+    ``seen_entries``, when given, replaces the keys of the index entries already handled.
+    """
     fields: dict[str, Any] = {"last_polled_at": now, "last_status": status[:500]}
+    if seen_entries is not None:
+        fields["seen_entries"] = seen_entries
     if etag is not None:
         fields["etag"] = etag[:500]
     if last_modified is not None:

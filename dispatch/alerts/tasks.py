@@ -7,9 +7,8 @@ import logging
 
 from django.utils import timezone
 
-from beacon_core.errors import DomainError
 from beacon_core.tasks import beacon_task
-from dispatch.alerts import feeds, services
+from dispatch.alerts import polling
 from dispatch.models import AlertFeed
 
 logger = logging.getLogger(__name__)
@@ -29,44 +28,8 @@ def due_feed_ids(now: dt.datetime) -> list[int]:
 
 
 def poll_feed(feed_id: int, *, now: dt.datetime | None = None) -> str:
-    """Fetch one feed (conditional GET) and receive what it serves; returns the status noted."""
-    now = now or timezone.now()
-    feed = AlertFeed.objects.filter(pk=feed_id, active=True).first()
-    if feed is None:
-        return "gone"
-    try:
-        got = feeds.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-    except feeds.FeedError as exc:
-        status = f"error: {exc}"
-        services.feed_record_poll(
-            feed_id=feed.pk, status=status, etag=None, last_modified=None, now=now
-        )
-        return status
-    if got.status == 304:
-        services.feed_record_poll(
-            feed_id=feed.pk, status="304 not modified", etag=None, last_modified=None, now=now
-        )
-        return "304 not modified"
-    try:
-        receipt = services.alert_receive(
-            agency_id=feed.agency_id, data=got.body, via=f"feed:{feed.pk}", now=now
-        )
-        status = f"200 {'new' if receipt.created else 'known'} alert #{receipt.alert.pk}"
-    except DomainError as exc:
-        # Keep the old validators: the same refused document is re-checked next time.
-        status = f"refused: {exc}"
-        services.feed_record_poll(
-            feed_id=feed.pk, status=status, etag=None, last_modified=None, now=now
-        )
-        return status
-    services.feed_record_poll(
-        feed_id=feed.pk,
-        status=status,
-        etag=got.etag or "",
-        last_modified=got.last_modified or "",
-        now=now,
-    )
-    return status
+    """Poll one feed (a CAP document or an Atom/RSS index); returns the status noted on it."""
+    return polling.feed_poll(feed_id, now=now or timezone.now())
 
 
 @beacon_task(name="dispatch.poll_alert_feeds", queue="default")

@@ -68,7 +68,7 @@ def test_upload_as_multipart_file(client_for) -> None:
 @pytest.mark.parametrize(
     ("name", "field", "words"),
     [
-        ("invalid_INVALID.xml", "schema", ["line 9", "cap:scope"]),
+        ("invalid_INVALID.xml", "scope", ["line 9", "scope is required"]),
         ("env-canada_errors_INVALID.xml", "references", ["line 12", "empty"]),
         ("xxe-attack_DO-NOT-RESOLVE-ENTITIES.xml", "xml", ["DOCTYPE"]),
     ],

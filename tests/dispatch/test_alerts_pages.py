@@ -26,7 +26,7 @@ def _live(agency, identifier: str = "L-1", headline: str = "Gas leak on Main") -
 <status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
 <info><category>Fire</category><event>Gas leak</event><urgency>Immediate</urgency>
 <severity>Extreme</severity><certainty>Observed</certainty><expires>{expires}</expires>
-<headline>{headline}</headline><senderName>City Fire</senderName>
+<senderName>City Fire</senderName><headline>{headline}</headline>
 <area><areaDesc>Main St block</areaDesc>
 <polygon>29.40,-98.50 29.40,-98.48 29.44,-98.48 29.44,-98.50 29.40,-98.50</polygon>
 <circle>29.30,-98.30 0.5</circle></area></info></alert>"""
@@ -58,6 +58,18 @@ def test_upload_through_the_page(agency, cast) -> None:
     assert response.status_code == 302 and response.url.startswith("/alerts/")
     bad = client.post("/alerts/", {"xml": "<alert"})
     assert bad.status_code == 400 and b"well-formed" in bad.content
+
+
+def test_a_signed_alert_reads_signed_not_verified(agency, cast) -> None:
+    client = _client(cast["supervisor"])
+    signed = sample("env-canada_2013-01-24_snowfall_signed.xml").decode()
+    response = client.post("/alerts/", {"xml": signed})
+    assert response.status_code == 302
+    assert b"signed (not verified)" in client.get(response.url).content
+    assert b"signed (not verified)" in client.get("/alerts/").content
+    response = client.post("/alerts/", {"xml": sample("oasis-spec-A3_earthquake.xml").decode()})
+    detail = client.get(response.url).content.decode()
+    assert '<dd id="alert-signature">unsigned</dd>' in detail
 
 
 def test_console_snapshot_and_dashboard_list_active_alerts(agency, cast) -> None:

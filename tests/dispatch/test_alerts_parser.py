@@ -141,7 +141,7 @@ def test_the_parser_itself_never_expands_entities() -> None:
         b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">'
         b'<!ENTITY y "expanded-entity-text">]><a>&x;&y;</a>'
     )
-    root = etree.fromstring(doc, parser._parser())
+    root = etree.fromstring(doc, parser.xml_parser())
     text = etree.tostring(root, encoding="unicode")
     assert "root:" not in text and "expanded-entity-text" not in "".join(root.itertext())
 
@@ -178,3 +178,42 @@ def test_an_update_without_references_is_refused() -> None:
     start, end = text.index("<references>"), text.index("</references>") + len("</references>")
     with pytest.raises(CapError, match="msgType Update needs references"):
         parse_alert(text[:start] + text[end:], schema_path=str(SCHEMA))
+
+
+def _replace(name: str, old: str, new: str) -> bytes:
+    text = sample(name).decode()
+    assert old in text
+    return text.replace(old, new, 1).encode()
+
+
+def test_beacon_rules_need_no_schema_and_name_element_and_line() -> None:
+    data = _replace("oasis-spec-A1_homeland-security-advisory.xml", "<urgency>", "<urgency>Now")
+    with pytest.raises(CapError) as caught:
+        parse_alert(data)
+    assert caught.value.field == "urgency" and caught.value.line == 12
+    assert "'NowImmediate' is not one of Immediate, Expected, Future, Past, Unknown" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("name", ["identifier", "sender"])
+def test_identifier_and_sender_may_not_hold_separators(name: str) -> None:
+    """Spec 3.2.1; references are "sender,identifier,sent" triples split on them."""
+    text = sample("oasis-spec-A1_homeland-security-advisory.xml").decode()
+    start = text.index(f"<{name}>") + len(name) + 2
+    with pytest.raises(CapError, match=f"{name} may not contain spaces, commas") as caught:
+        parse_alert(text[:start] + "a,b " + text[start:])
+    assert caught.value.field == name and caught.value.line is not None
+
+
+def test_end_of_day_midnight_is_the_next_day() -> None:
+    sent = parser.parse_datetime("2026-11-25T24:00:00-05:00", field_name="sent")
+    assert sent == dt.datetime(2026, 11, 26, 5, 0, tzinfo=dt.UTC)
+
+
+def test_a_signature_may_hold_anything_of_its_own_namespace_but_only_at_the_end() -> None:
+    name = "env-canada_2013-01-24_snowfall_signed.xml"
+    extra = '<ds:Extra xmlns:ds="http://www.w3.org/2000/09/xmldsig#" any="thing"><x/>t</ds:Extra>'
+    assert parse_alert(_replace(name, "</alert>", extra + "</alert>")).signed
+    with pytest.raises(CapError, match="XML-DSig Extra is only allowed at the end of alert"):
+        parse_alert(_replace(name, "</info>", extra + "</info>"))

@@ -294,7 +294,9 @@ def test_feed_polling_honours_etag_and_interval(agency, feed_server) -> None:
     _Feed.body = sample("oasis-spec-A2_severe-thunderstorm-warning.xml")
     _Feed.etag = '"v1"'
     url = f"http://127.0.0.1:{feed_server.server_address[1]}/cap.xml"
-    feed = AlertFeed.objects.create(agency=agency, name="NWS test", url=url, interval_minutes=5)
+    feed = AlertFeed.objects.create(
+        agency=agency, name="NWS test", url=url, interval_minutes=5, allow_private_network=True
+    )
 
     assert tasks.poll_alert_feeds() == 1
     feed.refresh_from_db()
@@ -322,6 +324,11 @@ def test_a_feed_serving_a_bad_document_or_down_is_noted(agency, feed_server) -> 
     _Feed.etag = '"bad"'
     url = f"http://127.0.0.1:{feed_server.server_address[1]}/cap.xml"
     feed = AlertFeed.objects.create(agency=agency, name="Hostile", url=url)
+    # The test server is on loopback: only a feed an admin allowed the private network reaches it.
+    assert tasks.poll_feed(feed.pk).startswith("error: Refused: 127.0.0.1 resolves to 127.0.0.1")
+    assert _Feed.seen == []
+    feed.allow_private_network = True
+    feed.save()
     status = tasks.poll_feed(feed.pk)
     assert status.startswith("refused:") and "DOCTYPE" in status
     feed.refresh_from_db()
