@@ -115,3 +115,10 @@ def test_dispatchers_may_not_propose(agency, cast) -> None:
     alert = _live(agency)
     assert _client(cast["dispatcher"]).post(f"/patterns/from-alert/{alert.pk}/").status_code == 403
     assert not Finding.objects.exists()
+
+
+def test_admins_who_receive_alerts_find_the_alerts_page_in_the_menu(agency, cast) -> None:
+    """Admins may read and upload alerts, so the menu links them (auditors read no calls)."""
+    assert b'href="/alerts/">Alerts' in _client(cast["admin"]).get("/governance/access/").content
+    assert b"Receive an alert" in _client(cast["admin"]).get("/alerts/").content
+    assert b'href="/alerts/"' not in _client(cast["auditor"]).get("/governance/audit/").content
