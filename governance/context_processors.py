@@ -18,6 +18,9 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "user_roles": sorted(names),
         "is_superuser": bool(user and user.is_superuser),
         # Asked of the policy, not of role names, so a custom role sees the links it may use.
+        # Calls and partner alerts share the call category's view right (dispatch.alerts.permissions);
+        # admins have it too and receive alerts, so the links follow the right, not role names.
+        "may_view_calls": bool(user is not None and can(user, Action.VIEW, Category.CALL)),
         "may_view_findings": bool(user is not None and can(user, Action.VIEW, Category.FINDING)),
         # The execution board is for those who see the whole agency's assignments: who task, or
         # who work on findings. Mirrors tasking.permissions.sees_agency_assignments (governance

@@ -152,7 +152,8 @@ def check_url(url: Any, *, allow_private_network: bool) -> str:
         if _blocked(ip):
             raise DomainError(
                 f"The host {host} resolves to {address}, a private, loopback, link-local or "
-                "reserved address; only an admin's 'allow private network' permits that.",
+                "reserved address. For an internal receiver, tick 'Allow a private, loopback "
+                "or link-local address'.",
                 field="url",
             )
     return text

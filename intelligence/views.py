@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from beacon_core.errors import ConflictError, DomainError, NotFoundError
 from beacon_core.maps import map_config
+from dispatch.alerts.views import render_alert_page
 from governance.access import can, user_agency_id
 from governance.choices import Action, Category
 from governance.export_links import export_buttons
@@ -296,6 +297,6 @@ def finding_from_alert(request: HttpRequest, alert_id: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     except DomainError as exc:
-        text = "; ".join(m for messages in exc.errors.values() for m in messages)
-        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+        # Back on the alert's page, saying why (it used to be a bare text/plain answer).
+        return render_alert_page(request, alert_id, errors=exc.errors, status=400)
     return redirect("finding-page", finding_id=finding.pk)

@@ -52,6 +52,17 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
     """One alert: every info block, its areas on a map, and the actions the user may take."""
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
+    return render_alert_page(request, alert_id)
+
+
+def render_alert_page(
+    request: HttpRequest,
+    alert_id: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The alert page, with ``errors`` of a refused action (e.g. a finding that cannot be made)."""
     try:
         alert = selectors.alert_detail(user=request.user, alert_id=alert_id)
     except NotFoundError:
@@ -69,5 +80,6 @@ def alert_page(request: HttpRequest, alert_id: int) -> HttpResponse:
             "map": map_config(),
             "areas": [{"id": "alert", "circle": None, "polygons": rings}] if rings else [],
         },
+        "errors": errors or {},
     }
-    return render(request, "dispatch/alert_detail.html", context)
+    return render(request, "dispatch/alert_detail.html", context, status=status)

@@ -29,6 +29,7 @@ from beacon_core.csv_safe import Echo, cell
 from beacon_core.errors import DomainError
 from exports import selectors
 from exports.api import serializers as s
+from exports.refusal import refused_page, wants_page
 from exports.services import export_record
 from governance.choices import Action, Category
 from governance.selectors import audit_zone
@@ -66,6 +67,13 @@ class ExportView(APIView):
 
     def rows(self, user: Any, filters: selectors.ExportFilters) -> QuerySet[Any]:
         raise NotImplementedError
+
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+        response = super().handle_exception(exc)
+        # The pages' Export form lands here directly: a person gets the errors on a page.
+        if response.status_code == 400 and wants_page(self.request):
+            return refused_page(self.request._request, getattr(response, "data", None))
+        return response
 
     def get(self, request: Request) -> HttpResponseBase:
         query = self.query_serializer(data=request.query_params)

@@ -52,3 +52,25 @@ def test_call_page_offers_the_eido_export_to_roles_with_the_export_right(cast, m
     )
     assert response.status_code == 200
     assert response.json()["eidoVersion"] == "1.0"
+
+
+def test_a_refused_export_from_the_form_is_a_page_naming_the_field_not_json(cast) -> None:
+    client = Client()
+    client.force_login(cast["supervisor"])
+    url = "/api/v1/exports/calls.csv"
+    query = {"purpose": "review", "recipient": "council", "from": "2026-02-01", "to": "2026-01-01"}
+    browser = client.get(
+        url, query, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8", HTTP_REFERER="/calls/"
+    )
+    assert browser.status_code == 400 and browser["Content-Type"].startswith("text/html")
+    page = browser.content.decode()
+    assert "<strong>To</strong>: The last day is before the first." in page
+    assert 'value="council"' in page and 'formaction="/api/v1/exports/calls.csv"' in page
+    assert 'href="/calls/" id="export-back"' in page
+    # Another site's page is not linked back to.
+    outside = client.get(url, query, HTTP_ACCEPT="text/html", HTTP_REFERER="https://evil.test/")
+    assert 'id="export-back"' not in outside.content.decode()
+    # API clients keep the JSON answer.
+    api = client.get(url, query, HTTP_ACCEPT="application/json")
+    assert api.status_code == 400 and api.json() == {"to": ["The last day is before the first."]}
+    assert client.get(url, {"purpose": " "}).json() == {"purpose": ["This field may not be blank."]}

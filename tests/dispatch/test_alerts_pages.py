@@ -127,3 +127,31 @@ def test_dispatchers_may_not_propose(agency, cast) -> None:
     alert = _live(agency)
     assert _client(cast["dispatcher"]).post(f"/patterns/from-alert/{alert.pk}/").status_code == 403
     assert not Finding.objects.exists()
+
+
+def test_admins_who_receive_alerts_find_the_alerts_page_in_the_menu(agency, cast) -> None:
+    """Admins may read and upload alerts, so the menu links them (auditors read no calls)."""
+    assert b'href="/alerts/">Alerts' in _client(cast["admin"]).get("/governance/access/").content
+    assert b"Receive an alert" in _client(cast["admin"]).get("/alerts/").content
+    assert b'href="/alerts/"' not in _client(cast["auditor"]).get("/governance/audit/").content
+
+
+def test_an_alert_that_cannot_become_a_finding_says_why_on_its_page(agency, cast) -> None:
+    """An area given only by a geocode has no shape to task in: the alert page comes back with
+    the reason (it used to be a bare text/plain answer)."""
+    now = timezone.now()
+    sent = (now - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+    xml = f"""<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+<identifier>G-1</identifier><sender>nws@example.org</sender><sent>{sent}</sent>
+<status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+<info><category>Met</category><event>Flood warning</event><urgency>Expected</urgency>
+<severity>Severe</severity><certainty>Likely</certainty><headline>River flooding</headline>
+<area><areaDesc>Bexar County</areaDesc><geocode><valueName>FIPS6</valueName><value>048029</value>
+</geocode></area></info></alert>"""
+    alert = alert_receive(agency_id=agency.pk, data=xml).alert
+    response = _client(cast["supervisor"]).post(f"/patterns/from-alert/{alert.pk}/")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert 'id="alert-action-errors"' in page and "no polygon or circle to task in" in page
+    assert "River flooding" in page
+    assert not Finding.objects.exists()
