@@ -142,7 +142,11 @@ if DATABASE_URL:
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] in {"django.db.backends.postgresql_psycopg2"}:
         _db["ENGINE"] = "django.db.backends.postgresql"
-    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # Not persistent by default: under ASGI each request's sync code runs in a thread of its own,
+    # so a kept connection is never reused and lingers until garbage-collected. With 60 s here
+    # the soak (scripts/soak.py) ran PostgreSQL out of connections ("too many clients") within a
+    # minute at 5 calls/s; Django's docs say to disable persistent connections under ASGI.
+    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     # Fail fast instead of hanging when the database is unreachable.
