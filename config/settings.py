@@ -318,7 +318,11 @@ else:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # channels-redis waits for messages with a blocking pop of up to 5 s, and
+                # redis-py 8 gives up reading a socket after 5 s by default: whichever came first
+                # decided whether a quiet websocket lived or died with "Timeout reading from
+                # redis" (the soak, scripts/soak.py, lost consoles that way). Read for longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNELS_PREFIX", default="beacon"),
             },
         }
