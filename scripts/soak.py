@@ -33,10 +33,11 @@ flushed; never 0). The script
 4. drains (waits up to ``--settle`` s for answers and pushes still under way), stops everything,
    checks the audit chain (``verify_audit``) and reports.
 
-Reported: requests and errors per endpoint with p50/p95/p99 latency (from the moment a request
-is sent until its answer is read), how late the generator started requests against its
-timetable (when it lags, the target rate was not offered), pushes delivered against issued
-(assignments to their devices; ``call_created`` events to every console), analysis runs, the
+Reported: per endpoint the requests offered by the timetable and answered, errors, and p50/p95/p99
+latency (from the moment a request is sent until its answer is read); how late the generator sent
+requests against its timetable (late when all client connections are waiting on a server that
+fell behind); pushes delivered against issued (assignments to their devices; ``call_created``
+events to every console); analysis runs; the
 resident memory (RSS) of every server, worker and beat process at the start of the load, half-way
 and at the end, with a growth verdict on the second half (where warm-up is over), CPU seconds used
 by each process group and by this generator, and the load average (the machine is shared).
@@ -480,6 +481,8 @@ class Load:
         self.rng = random.Random(args.seed)  # noqa: S311
         self.stop = asyncio.Event()
         self.inflight: set[asyncio.Future] = set()
+        self.closed = False  # the thread pool is shut down
+        self.offered: Counter[str] = Counter()  # route -> requests the timetable asked for
         self.calls_created: list[int] = []
         self.console_events: Counter[int] = Counter()  # console -> call_created frames
         self.issued: dict[int, int] = {}  # assignment id -> device
@@ -498,6 +501,12 @@ class Load:
 
     def fire(self, planned: float, method: str, path: str, **kwargs: Any) -> asyncio.Future:
         loop = asyncio.get_running_loop()
+        if self.closed:  # a close or an acknowledgement due after the run: not sent
+            done = loop.create_future()
+            done.set_result(None)
+            return done
+        if not self.stop.is_set():
+            self.offered[route_of(method, path)] += 1
         future = loop.run_in_executor(
             self.pool, lambda: self.http.request(method, path, planned=planned, **kwargs)
         )
@@ -537,7 +546,7 @@ class Load:
         future = self.fire(planned, "POST", "/api/v1/calls/", token=token, body=body, expect=201)
 
         def created(f: asyncio.Future) -> None:
-            answer = f.result()
+            answer = None if f.cancelled() else f.result()
             if not answer:
                 return
             self.calls_created.append(answer["id"])
@@ -548,6 +557,8 @@ class Load:
         future.add_done_callback(created)
 
     def call_close(self, call_id: int, token: str, planned: float) -> None:
+        if self.stop.is_set():
+            return  # the load is over; the call stays open
         body = {"disposition": self.rng.choice(self.cast.dispositions)}
         self.fire(planned, "POST", f"/api/v1/calls/{call_id}/close/", token=token, body=body)
 
@@ -612,7 +623,7 @@ class Load:
         )
 
         def created(f: asyncio.Future) -> None:
-            answer = f.result()
+            answer = None if f.cancelled() else f.result()
             if answer:
                 self.issued[answer["id"]] = device
 
@@ -766,6 +777,7 @@ class Load:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.closed = True
         self.pool.shutdown(wait=True, cancel_futures=True)
         return {"connect_s": connect_s, "load_wall_s": load_wall, "generator_cpu_s": generator_cpu}
 
@@ -923,21 +935,24 @@ def report_markdown(r: dict[str, Any]) -> str:
         "",
         f"**Verdict: {r['verdict']}**",
         "",
-        "| endpoint | requests | errors | req/s | p50 | p95 | p99 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | offered | answered | errors | answered/s | p50 | p95 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in r["endpoints"]:
         lines.append(
-            f"| `{row['route']}` | {row['n']:,} | {row['errors']} | {row['rate']:.1f} | "
+            f"| `{row['route']}` | {row['offered']:,} | {row['n']:,} | {row['errors']} | "
+            f"{row['rate']:.1f} | "
             f"{row['p50']:.0f} ms | {row['p95']:.0f} ms | {row['p99']:.0f} ms | {row['max']:.0f} ms |"
         )
     t = r["totals"]
     lines += [
-        f"| **all** | **{t['requests']:,}** | **{t['errors']}** | {t['rate']:.1f} | | | | |",
+        f"| **all** | {t['offered']:,} | **{t['requests']:,}** | **{t['errors']}** | "
+        f"{t['rate']:.1f} | | | | |",
         "",
-        f"- Offered against the timetable: requests started p95 {r['lag']['p95']:.0f} ms / max "
-        f"{r['lag']['max']:.0f} ms late (a late start means the generator or its thread pool was "
-        "the bottleneck, not the target).",
+        f"- Queueing in the generator: requests were sent p95 {r['lag']['p95'] / 1000:.1f} s / max "
+        f"{r['lag']['max'] / 1000:.1f} s after their time on the timetable (0 when the server "
+        f"keeps up; otherwise all {a['threads']} client connections were waiting for answers). "
+        "Requests still queued when the load stopped were not sent: offered minus answered.",
         f"- Pushes: assignments {r['pushes']['assignments_received']} delivered of "
         f"{r['pushes']['assignments_issued']} issued (lost {r['pushes']['assignments_lost']}, "
         f"duplicated {r['pushes']['assignments_duplicated']}, misdelivered "
@@ -980,6 +995,7 @@ def summarise(load: Load, extra: dict[str, Any], procs: list[Proc]) -> dict[str,
         endpoints.append(
             {
                 "route": route,
+                "offered": load.offered.get(route, s["n"]),
                 "n": s["n"],
                 "errors": errors_by_route.get(route, 0),
                 "rate": s["n"] / seconds if seconds else 0.0,
@@ -1017,7 +1033,12 @@ def summarise(load: Load, extra: dict[str, Any], procs: list[Proc]) -> dict[str,
     n = stats.requests()
     return {
         "endpoints": endpoints,
-        "totals": {"requests": n, "errors": total_errors, "rate": n / seconds if seconds else 0},
+        "totals": {
+            "offered": sum(e["offered"] for e in endpoints),
+            "requests": n,
+            "errors": total_errors,
+            "rate": n / seconds if seconds else 0,
+        },
         "lag": latency_summary(stats.lag),
         "pushes": pushes,
         "error_samples": stats.error_samples,
