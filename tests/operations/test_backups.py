@@ -105,8 +105,10 @@ def test_pg_dump_restores_every_record_into_a_fresh_database(tmp_path: Path) -> 
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{restored}"')
         subprocess.run(
-            ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"]
-            + ["-d", database_url(restored), str(dump)],
+            [
+                *("pg_restore", "--no-owner", "--exit-on-error", "--single-transaction"),
+                *("-d", database_url(restored), str(dump)),
+            ],
             check=True,
             timeout=300,
         )
