@@ -68,6 +68,17 @@ bench: install
 	$(BIN)/python scripts/bench_dosage.py
 	$(if $(BENCH_NO_PUSH),,$(BIN)/python scripts/bench_push.py)
 
+## soak: the production deployment under steady peak load for SOAK_SECONDS (default 300), loopback
+## only (scripts/soak.py): its own server (2 workers), Celery worker and beat on a scratch PostgreSQL
+## database beacon_soak (dropped and re-created; SOAK_POSTGRES) and Redis db 11 (flushed;
+## SOAK_REDIS_DB); 20 calls/s, 200 AVL devices every 5 s, 50 consoles, assignments and analyses.
+## Prints progress every 10 s and replaces the Soak section of docs/benchmarks.md (SOAK_DOCS= keeps
+## the docs as they are); exits non-zero on any error or lost push. Other knobs: --help.
+.PHONY: soak
+SOAK_SECONDS ?= 300
+soak: install
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python scripts/soak.py
+
 ## lock: re-resolve the pins: requirements.lock (runtime, what production installs) and
 ## requirements-dev.lock (tests, lint, validation; includes the runtime file)
 lock:

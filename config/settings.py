@@ -142,7 +142,11 @@ if DATABASE_URL:
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] in {"django.db.backends.postgresql_psycopg2"}:
         _db["ENGINE"] = "django.db.backends.postgresql"
-    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # Not persistent by default: under ASGI each request's sync code runs in a thread of its own,
+    # so a kept connection is never reused and lingers until garbage-collected. With 60 s here
+    # the soak (scripts/soak.py) ran PostgreSQL out of connections ("too many clients") within a
+    # minute at 5 calls/s; Django's docs say to disable persistent connections under ASGI.
+    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     # Fail fast instead of hanging when the database is unreachable.
@@ -314,7 +318,11 @@ else:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # channels-redis waits for messages with a blocking pop of up to 5 s, and
+                # redis-py 8 gives up reading a socket after 5 s by default: whichever came first
+                # decided whether a quiet websocket lived or died with "Timeout reading from
+                # redis" (the soak, scripts/soak.py, lost consoles that way). Read for longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNELS_PREFIX", default="beacon"),
             },
         }

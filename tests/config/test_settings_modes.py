@@ -158,7 +158,9 @@ def test_redis_url_selects_channels_redis_and_a_real_broker(tmp_path):
     assert out["eager"] is False
     assert out["broker"] == "redis://cache.internal:6379/2"
     assert out["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert out["layer_hosts"] == ["redis://cache.internal:6379/2"]
+    assert out["layer_hosts"] == [
+        {"address": "redis://cache.internal:6379/2", "socket_timeout": 15}
+    ]
 
 
 @pytest.mark.parametrize(
