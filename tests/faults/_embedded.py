@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 45
+START_TIMEOUT_S = 90
 REQUEST_TIMEOUT_S = 10
 
 

@@ -127,14 +127,14 @@ def test_sigkill_under_load_loses_nothing_and_repeats_no_scheduled_run(tmp_path:
     try:
         wait_for(
             lambda: probes_done(db, ["hotspots", "repeat_locations"]),
-            timeout=30,
+            timeout=60,
             what="the two probe jobs due at start to run",
         )
 
         load = CallLoad(server, token)
         for thread in load.threads:
             thread.start()
-        wait_for(lambda: len(load.created()) >= 10, timeout=30, what="10 calls logged")
+        wait_for(lambda: len(load.created()) >= 10, timeout=60, what="10 calls logged")
         server.kill()
         load.stop.set()
         for thread in load.threads:
@@ -179,7 +179,7 @@ def test_sigkill_under_load_loses_nothing_and_repeats_no_scheduled_run(tmp_path:
         assert status == 201, body
         wait_for(
             lambda: probes_done(db, ["time_windows"]),
-            timeout=30,
+            timeout=60,
             what="the job enabled while the server was down to run after the restart",
         )
         # Beat runs every due entry back to back at start: a repeated probe would be here by now.
