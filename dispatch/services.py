@@ -802,6 +802,11 @@ def call_close(
     """Close a call with its disposition (from cleared, or from pending when handled without a unit)."""
     with transaction.atomic():
         call = _lock_call(call_id)
+        if call.status == CallStatus.CLOSED:
+            # Said before the version check: "already closed" is what the second closer needs.
+            raise ConflictError(
+                "The call is already closed.", field="status", current=call_state(call)
+            )
         if expected_version is not None and expected_version != call.version:
             raise ConflictError(
                 "The call changed since you loaded it; reload and try again.",

@@ -282,5 +282,6 @@ def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_pa
     page.select_option("#d-disposition", "REPORT")
     page.click("#d-close")
     page.locator("#d-status:text('Closed')").wait_for(timeout=LIVE)
-    assert f"{mine.number} is closed, no units" in page.locator("#d-errors").inner_text()
+    refusal = page.locator("#d-errors").inner_text()
+    assert "already closed" in refusal and f"{mine.number} is closed, no units" in refusal
     assert page.locator("#d-close").count() == 0  # a closed call offers no actions
