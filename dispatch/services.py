@@ -468,6 +468,39 @@ def _lock_call(call_id: int) -> Call:
         raise DomainError("No such call.", field="call") from None
 
 
+def call_state(call: Call) -> dict[str, Any]:
+    """The call as a 409 answer carries it: who lost a race redraws from this, not a guess.
+
+    Read inside the loser's transaction, after the lock, so it is what the winner committed.
+    """
+    units = sorted(
+        call.assignments.filter(cleared_at__isnull=True).values_list("unit__call_sign", flat=True)
+    )
+    return {
+        "call_id": call.pk,
+        "number": call.number,
+        "status": call.status,
+        "version": call.version,
+        "units": units,
+    }
+
+
+def unit_state(unit: Unit) -> dict[str, Any]:
+    """The unit as a 409 answer carries it: its status and the call it is committed to, if any."""
+    on_call = (
+        CallAssignment.objects.filter(unit_id=unit.pk, cleared_at__isnull=True)
+        .values_list("call_id", "call__number")
+        .first()
+    )
+    return {
+        "unit_id": unit.pk,
+        "unit": unit.call_sign,
+        "status": unit.status,
+        "call_id": on_call[0] if on_call else None,
+        "call": on_call[1] if on_call else None,
+    }
+
+
 def _bump(call: Call, fields: list[str]) -> None:
     call.version += 1
     call.save(update_fields=[*fields, "version", "updated_at"])
@@ -483,13 +516,13 @@ def call_update(
         raise ConflictError(
             "The call changed since you loaded it; reload and try again.",
             field="version",
-            current={"version": call.version, "status": call.status},
+            current=call_state(call),
         )
     if call.status in TERMINAL_CALL_STATUSES:
         raise ConflictError(
             f"The call is {call.status}; it cannot be edited.",
             field="status",
-            current={"status": call.status},
+            current=call_state(call),
         )
     unknown = (
         set(changes) - set(CALL_EDITABLE_FIELDS) - {"address", "latitude", "longitude", "locality"}
@@ -600,7 +633,7 @@ def call_attach(
         raise ConflictError(
             f"The call is {call.status}; information cannot be attached.",
             field="call",
-            current={"status": call.status},
+            current=call_state(call),
         )
     text = _check_text((text or "").strip(), "text", MAX_NARRATIVE)
     _check_text(caller_name, "caller_name", 200)
@@ -640,7 +673,7 @@ def _set_call_status(
         raise ConflictError(
             f"A {call.get_status_display().lower()} call cannot become {CallStatus(status).label.lower()}.",
             field="status",
-            current={"status": call.status, "version": call.version},
+            current=call_state(call),
         )
     old = call.status
     now = timezone.now()
@@ -732,7 +765,7 @@ def call_set_status(
         raise ConflictError(
             "The call changed since you loaded it; reload and try again.",
             field="version",
-            current={"version": call.version, "status": call.status},
+            current=call_state(call),
         )
     if status == CallStatus.CLOSED:
         if disposition is None:
@@ -748,7 +781,7 @@ def call_set_status(
         raise ConflictError(
             f"The call is already {call.get_status_display().lower()}.",
             field="status",
-            current={"status": call.status, "version": call.version},
+            current=call_state(call),
         )
     if status == CallStatus.CLOSED and call.status == CallStatus.PENDING:
         pass  # handled without dispatch (advice by phone, duplicate): allowed by the lifecycle
@@ -769,11 +802,16 @@ def call_close(
     """Close a call with its disposition (from cleared, or from pending when handled without a unit)."""
     with transaction.atomic():
         call = _lock_call(call_id)
+        if call.status == CallStatus.CLOSED:
+            # Said before the version check: "already closed" is what the second closer needs.
+            raise ConflictError(
+                "The call is already closed.", field="status", current=call_state(call)
+            )
         if expected_version is not None and expected_version != call.version:
             raise ConflictError(
                 "The call changed since you loaded it; reload and try again.",
                 field="version",
-                current={"version": call.version, "status": call.status},
+                current=call_state(call),
             )
         if disposition is None:
             # Checked before any clearing so a refused close changes nothing.
@@ -803,7 +841,7 @@ def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
         raise ConflictError(
             f"The call is {call.status}.",
             field="call",
-            current={"status": call.status, "version": call.version},
+            current=call_state(call),
         )
     unit = Unit.objects.filter(pk=unit_id).first()
     if unit is None:
@@ -817,16 +855,11 @@ def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
     ).update(status=UnitStatus.DISPATCHED, status_changed_at=now)
     if not claimed:
         unit.refresh_from_db()
-        busy_on = (
-            CallAssignment.objects.filter(unit_id=unit_id, cleared_at__isnull=True)
-            .values_list("call__number", flat=True)
-            .first()
-        )
+        current = unit_state(unit)
         state = unit.get_status_display().lower() if unit.active else "inactive"
+        on_call = f" on call {current['call']}." if current["call"] else "."
         raise ConflictError(
-            f"Unit {unit.call_sign} is {state}" + (f" on call {busy_on}." if busy_on else "."),
-            field="unit",
-            current={"unit": unit.call_sign, "status": unit.status, "call": busy_on},
+            f"Unit {unit.call_sign} is {state}{on_call}", field="unit", current=current
         )
     unit.status, unit.status_changed_at = UnitStatus.DISPATCHED, now
     try:
@@ -839,7 +872,7 @@ def unit_assign(*, call_id: int, unit_id: int, actor: Any) -> CallAssignment:
         raise ConflictError(
             f"Unit {unit.call_sign} is already committed.",
             field="unit",
-            current={"unit": unit.call_sign, "status": unit.status},
+            current=unit_state(unit),
         ) from None
     _event(
         call, CallEventKind.UNIT_ASSIGNED, actor, data={"unit": unit.call_sign, "unit_id": unit.pk}
@@ -894,7 +927,7 @@ def unit_set_status(
         raise ConflictError(
             f"Unit {unit.call_sign} is now {unit.get_status_display().lower()}.",
             field="status",
-            current={"status": unit.status},
+            current=unit_state(unit),
         )
     if status == unit.status:
         return unit
@@ -903,7 +936,7 @@ def unit_set_status(
             f"Unit {unit.call_sign} cannot go from {unit.get_status_display().lower()} to "
             f"{UnitStatus(status).label.lower()}.",
             field="status",
-            current={"status": unit.status},
+            current=unit_state(unit),
         )
     now = timezone.now()
     assignment = CallAssignment.objects.filter(unit=unit, cleared_at__isnull=True).first()
@@ -912,7 +945,7 @@ def unit_set_status(
         raise ConflictError(
             f"Unit {unit.call_sign} changed calls meanwhile; reload and try again.",
             field="status",
-            current={"status": unit.status},
+            current=unit_state(unit),
         )
     if assignment is not None and locked_call is not None:
         call = locked_call
@@ -955,7 +988,7 @@ def unit_set_status(
         raise ConflictError(
             f"Unit {unit.call_sign} has no call to be {UnitStatus(status).label.lower()} to.",
             field="status",
-            current={"status": unit.status},
+            current=unit_state(unit),
         )
     audit.record(
         action=AuditAction.CHANGE,

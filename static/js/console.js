@@ -274,9 +274,28 @@
     $("#detail").replaceChildren(...body);
   }
 
+  // What a 409 says the call or unit is now (another dispatcher got there first).
+  function conflictNote(current) {
+    if (!current || !current.status) return "";
+    const status = current.status.replace("_", " ");
+    if (current.unit) return `Now: ${current.unit} is ${status}${current.call ? ` on ${current.call}` : ""}.`;
+    const units = current.units && current.units.length ? `units ${current.units.join(", ")}` : "no units";
+    return `Now: ${current.number} is ${status}, ${units}.`;
+  }
+  // A refused write shows why; a 409 also redraws the queue, the board and the call from the
+  // server, so the dispatcher acts on what is true now rather than on the screen they had.
+  async function refused(r) {
+    const message = errorText(r.data);
+    if (r.status !== 409) { const box = $("#d-errors"); if (box) box.textContent = message; return false; }
+    await resync();
+    if (state.selectedId) await selectCall(state.selectedId);
+    const box = $("#d-errors");
+    if (box) { box.textContent = [message, conflictNote(r.data && r.data.current), "The screen now shows the current state."].filter(Boolean).join("\n"); box.dataset.conflict = "true"; }
+    return false;
+  }
   async function detailAction(url, body) {
     const r = await api("POST", url, body);
-    if (!r.ok) { const box = $("#d-errors"); if (box) box.textContent = errorText(r.data); return false; }
+    if (!r.ok) return refused(r);
     await resync();
     if (state.selectedId) await selectCall(state.selectedId);
     return true;
@@ -290,21 +309,24 @@
     const status = $("#d-status-select").value;
     if (!status) { $("#d-errors").textContent = "Choose a status."; return; }
     if (["en_route", "on_scene"].includes(status)) {
-      // Unit statuses drive the call: set them on every open unit of the call.
+      // Unit statuses drive the call: set them on every open unit of the call, each only if it
+      // still has the status this screen shows (else 409, and the screen is redrawn).
       const open = state.detail.assignments.filter((a) => a.open);
       if (!open.length) { $("#d-errors").textContent = "Assign a unit first."; return; }
       for (const a of open) {
-        const r = await api("POST", `${config.urls.api}units/${a.unit_id}/status/`, { status });
-        if (!r.ok) { $("#d-errors").textContent = errorText(r.data); return; }
+        const shown = state.units.find((u) => u.id === a.unit_id);
+        const body = shown ? { status, expected_status: shown.status } : { status };
+        const r = await api("POST", `${config.urls.api}units/${a.unit_id}/status/`, body);
+        if (!r.ok) { await refused(r); return; }
       }
       await resync(); await selectCall(state.detail.id); return;
     }
-    await detailAction(`${config.urls.api}calls/${state.detail.id}/status/`, { status });
+    await detailAction(`${config.urls.api}calls/${state.detail.id}/status/`, { status, version: state.detail.version });
   }
   async function closeCall() {
     const disposition = $("#d-disposition").value;
     if (!disposition) { $("#d-errors").textContent = "disposition: Choose how the call ended."; $("#d-disposition").focus(); return; }
-    await detailAction(`${config.urls.api}calls/${state.detail.id}/close/`, { disposition });
+    await detailAction(`${config.urls.api}calls/${state.detail.id}/close/`, { disposition, version: state.detail.version });
   }
   async function addNote(e) {
     e.preventDefault();

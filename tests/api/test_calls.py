@@ -528,7 +528,13 @@ def test_assigning_a_committed_unit_is_409_with_current(client_for, make_call, u
     )
     assert response.status_code == 409
     body = response.json()
-    assert body["current"] == {"unit": "A11", "status": "dispatched", "call": first.number}
+    assert body["current"] == {
+        "unit_id": unit.pk,
+        "unit": "A11",
+        "status": "dispatched",
+        "call_id": first.pk,
+        "call": first.number,
+    }
     assert "unit" in body
     assert not CallAssignment.objects.filter(call=second).exists()
 

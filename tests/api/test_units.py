@@ -95,7 +95,13 @@ def test_unit_status_invalid_transition_is_409(client_for, unit):
         f"{UNITS}{unit.pk}/status/", {"status": "on_scene"}, format="json"
     )
     assert response.status_code == 409
-    assert response.json()["current"] == {"status": "available"}
+    assert response.json()["current"] == {
+        "unit_id": unit.pk,
+        "unit": unit.call_sign,
+        "status": "available",
+        "call_id": None,
+        "call": None,
+    }
     unit.refresh_from_db()
     assert unit.status == "available"
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from dispatch import services
-from dispatch.models import CallType, FieldObservation
+from dispatch.models import CallType, Disposition, FieldObservation
 from tests.browser.conftest import sign_in
 from tests.factories import TEST_PASSWORD, UnitFactory, UserFactory
 
@@ -226,3 +226,62 @@ def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(
     blocked["on"] = False
     page.wait_for_selector("#conn[data-state=live]", timeout=LIVE * 2)
     page.locator(f"#queue-table tr:has-text('{missed.number}')").wait_for(timeout=LIVE)
+
+
+def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_page, cast, agency):
+    """Issue #8 scenario 5 at the console: the push that would have warned this dispatcher is
+    lost (socket down), another dispatcher takes the unit and then closes the call; each of this
+    dispatcher's clicks gets a 409 that is shown, and the screen is redrawn from the server."""
+    unit = UnitFactory(
+        agency=agency, call_sign="9R1", latitude=29.43, longitude=-98.49, position_at=timezone.now()
+    )
+    mine, elsewhere = (
+        services.call_create(
+            agency=agency,
+            actor=cast["dispatcher"],
+            call_type=CallType.objects.get(code="THEFT"),
+            latitude=29.4301 + n / 1000,
+            longitude=-98.4902,
+        )
+        for n in range(2)
+    )
+    page = new_page(viewport={"width": 1600, "height": 900})
+    sign_in(page, "dispatcher1", TEST_PASSWORD)
+    blocked = {"on": False}
+    routes = []
+
+    def route(ws):
+        if blocked["on"]:
+            ws.close(code=4000, reason="simulated outage")
+            return
+        ws.connect_to_server()
+        routes.append(ws)
+
+    page.route_web_socket("**/ws/dispatch/", route)
+    page.goto("/console/")
+    page.wait_for_selector("#conn[data-state=live]")
+    page.locator(f"#queue-table tbody tr:has-text('{mine.number}')").click()
+    page.locator(f"#d-unit option[value='{unit.pk}']").wait_for(state="attached", timeout=LIVE)
+    blocked["on"] = True
+    routes[-1].close(code=4000, reason="simulated outage")
+    page.wait_for_selector("#conn[data-state=reconnecting]")
+
+    services.unit_assign(call_id=elsewhere.pk, unit_id=unit.pk, actor=cast["supervisor"])
+    page.select_option("#d-unit", str(unit.pk))
+    page.click("#d-assign")
+    errors = page.locator("#d-errors[data-conflict=true]")
+    errors.wait_for(timeout=LIVE)
+    assert f"9R1 is dispatched on {elsewhere.number}" in errors.inner_text()
+    page.locator("#unit-table tr:has-text('9R1') :text('Dispatched')").wait_for(timeout=LIVE)
+
+    services.call_close(
+        call_id=mine.pk,
+        actor=cast["supervisor"],
+        disposition=Disposition.objects.get(code="ADVISED"),
+    )
+    page.select_option("#d-disposition", "REPORT")
+    page.click("#d-close")
+    page.locator("#d-status:text('Closed')").wait_for(timeout=LIVE)
+    refusal = page.locator("#d-errors").inner_text()
+    assert "already closed" in refusal and f"{mine.number} is closed, no units" in refusal
+    assert page.locator("#d-close").count() == 0  # a closed call offers no actions

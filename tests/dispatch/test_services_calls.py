@@ -281,10 +281,17 @@ def test_invalid_transitions_are_refused_with_the_current_status(
 
 
 def test_setting_the_status_a_call_already_has_is_a_conflict(agency, dispatcher):
-    call, _ = call_in(CallStatus.EN_ROUTE, agency, dispatcher)
+    call, (unit,) = call_in(CallStatus.EN_ROUTE, agency, dispatcher)
     with pytest.raises(ConflictError) as exc:
         services.call_set_status(call_id=call.pk, actor=dispatcher, status=CallStatus.EN_ROUTE)
-    assert exc.value.current == {"status": CallStatus.EN_ROUTE, "version": call.version}
+    call.refresh_from_db()
+    assert exc.value.current == {
+        "call_id": call.pk,
+        "number": call.number,
+        "status": CallStatus.EN_ROUTE,
+        "version": call.version,
+        "units": [unit.call_sign],
+    }
 
 
 def test_dispatched_comes_only_from_assigning_a_unit(agency, dispatcher):
@@ -482,7 +489,8 @@ def test_a_closed_call_cannot_be_edited(agency, dispatcher):
     call, _ = call_in(CallStatus.CLOSED, agency, dispatcher)
     with pytest.raises(ConflictError) as exc:
         services.call_update(call_id=call.pk, actor=dispatcher, changes={"priority": 1})
-    assert exc.value.current == {"status": CallStatus.CLOSED}
+    assert exc.value.current["status"] == CallStatus.CLOSED
+    assert exc.value.current["units"] == []
 
 
 def test_notes_are_appended_to_the_timeline_and_blank_notes_refused(agency, dispatcher):

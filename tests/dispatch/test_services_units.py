@@ -70,8 +70,10 @@ def test_assigning_a_unit_committed_elsewhere_is_a_conflict_naming_where_it_is(a
     assert exc.value.status_code == 409
     assert "unit" in exc.value.errors
     assert exc.value.current == {
+        "unit_id": unit.pk,
         "unit": "B12",
         "status": UnitStatus.DISPATCHED,
+        "call_id": first.pk,
         "call": first.number,
     }
     assert call_status(second) == CallStatus.PENDING
@@ -198,7 +200,8 @@ def test_a_unit_cannot_commit_itself_to_nothing(agency, dispatcher, start, targe
     unit = UnitFactory(agency=agency, status=start)
     with pytest.raises(ConflictError) as exc:
         services.unit_set_status(unit_id=unit.pk, actor=dispatcher, status=target)
-    assert exc.value.current == {"status": start}
+    assert exc.value.current["status"] == start
+    assert exc.value.current["call"] is None
     assert status_of(unit) == start
 
 
@@ -228,7 +231,7 @@ def test_expected_status_guards_against_a_stale_screen(agency, dispatcher):
             status=UnitStatus.OFF_DUTY,
             expected_status=UnitStatus.AVAILABLE,
         )
-    assert exc.value.current == {"status": UnitStatus.OUT_OF_SERVICE}
+    assert exc.value.current["status"] == UnitStatus.OUT_OF_SERVICE
 
 
 def test_unknown_unit_status_and_unknown_unit_are_refused(agency, dispatcher):
