@@ -72,15 +72,18 @@ def test_clients_reconnect_and_resync_after_the_web_process_is_killed(make_stack
             issue(f"web-after-{n}")
 
         harness.wait_until(
-            lambda: len(console.resyncs) > resyncs_before[0]
-            and len(device.resyncs) > resyncs_before[1],
+            lambda: (
+                len(console.resyncs) > resyncs_before[0] and len(device.resyncs) > resyncs_before[1]
+            ),
             timeout=20,
             what="both clients to reconnect and resync",
         )
         assert console.state == device.state == "live"
         harness.wait_until(
-            lambda: set(assignments) <= received_assignments(device)
-            and set(calls.values()) <= received_calls(console),
+            lambda: (
+                set(assignments) <= received_assignments(device)
+                and set(calls.values()) <= received_calls(console)
+            ),
             timeout=10,
             what="every acknowledged call and assignment at the clients",
         )
