@@ -231,13 +231,13 @@ class PostgresCluster:
     def url(self, db: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{db}"
 
-    def sql(self, db: str, query: str) -> list[tuple[Any, ...]]:
+    def sql(self, db: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         import psycopg
 
         with psycopg.connect(
             self.url(db).replace("postgres://", "postgresql://"), autocommit=True
         ) as conn:
-            cur = conn.execute(query)
+            cur = conn.execute(query, params or None)
             return cur.fetchall() if cur.description else []
 
     def destroy(self) -> None:
@@ -351,8 +351,8 @@ class Stack:
     def proc(self, name: str) -> Proc:
         return next(p for p in self.procs if p.name == name)
 
-    def sql(self, query: str) -> list[tuple[Any, ...]]:
-        return self.pg.sql(self.database, query)
+    def sql(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self.pg.sql(self.database, query, params)
 
     def dump_logs(self) -> None:
         for proc in [*self.procs, self.redis.proc]:
