@@ -33,6 +33,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent.parent
 PG_BIN = Path(os.environ.get("BEACON_FAULTS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "faults-test-password-42"
+# "Fast" for an answer during an outage: a hang runs into the tests' 30 s client timeout, and a
+# healthy answer takes well under a second; 10 s leaves room for a loaded 2-core CI machine.
+FAST_S = 10.0
 
 
 def outage_seconds() -> float:
@@ -74,6 +77,18 @@ def wait_until(check: Callable[[], Any], *, timeout: float, what: str, every: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
+
+
+class Clock:
+    """Prints how long each stage of a fault test took (the figures in docs/reliability.md)."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.monotonic()
+
+    def mark(self, stage: str) -> None:
+        now = time.monotonic()
+        print(f"  [{now - self.started:6.1f} s] {stage} ({now - self.last:.1f} s)")
+        self.last = now
 
 
 # --- processes -----------------------------------------------------------------------------
@@ -481,7 +496,7 @@ class LiveClient:
 
     def start(self) -> LiveClient:
         self._thread.start()
-        wait_until(lambda: self.state == "live" and self.resyncs, timeout=20, what="socket live")
+        wait_until(lambda: self.state == "live" and self.resyncs, timeout=45, what="socket live")
         return self
 
     @property

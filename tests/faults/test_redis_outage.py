@@ -29,6 +29,7 @@ from tests.faults.invariants import (
 )
 
 pytestmark = pytest.mark.faults
+FAST_S = harness.FAST_S
 
 
 class Receiver:
@@ -104,7 +105,7 @@ def test_intake_and_pushes_survive_a_redis_outage(make_stack):
         outage.set()
         harness.wait_until(
             lambda: console.state == "reconnecting" and device.state == "reconnecting",
-            timeout=20,
+            timeout=45,
             what="the clients to show 'reconnecting'",
         )
         time.sleep(harness.outage_seconds())
@@ -133,7 +134,7 @@ def test_intake_and_pushes_survive_a_redis_outage(make_stack):
     assert len(during) >= 5, "too few requests during the outage"
     for reply in during:
         assert reply.status == 201, (reply.status, reply.text[:500])
-        assert reply.seconds < 5, f"a request took {reply.seconds:.1f} s during the outage"
+        assert reply.seconds < FAST_S, f"a request took {reply.seconds:.1f} s during the outage"
 
     print(
         f"\nduring the outage: {len(during)} requests, slowest "

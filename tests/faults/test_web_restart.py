@@ -58,7 +58,7 @@ def test_clients_reconnect_and_resync_after_the_web_process_is_killed(make_stack
         web.kill()
         harness.wait_until(
             lambda: console.state == "reconnecting" and device.state == "reconnecting",
-            timeout=15,
+            timeout=45,
             what="both clients to notice the lost connection",
         )
         resyncs_before = (len(console.resyncs), len(device.resyncs))
@@ -75,7 +75,7 @@ def test_clients_reconnect_and_resync_after_the_web_process_is_killed(make_stack
             lambda: (
                 len(console.resyncs) > resyncs_before[0] and len(device.resyncs) > resyncs_before[1]
             ),
-            timeout=20,
+            timeout=45,
             what="both clients to reconnect and resync",
         )
         assert console.state == device.state == "live"

@@ -43,12 +43,14 @@ def _open_findings(stack: harness.Stack) -> list[str]:
 
 def test_worker_killed_during_an_analysis_run(make_stack):
     stack = make_stack(BEACON_BROKER_VISIBILITY_TIMEOUT=str(VISIBILITY_S))
+    clock = harness.Clock()
     # A year of synthetic calls: enough that a run takes a second or more on this machine.
     harness.subprocess.run(
-        [sys.executable, "scripts/synthetic_calls.py", "--calls", "60000", "--end", AS_OF,
+        [sys.executable, "scripts/synthetic_calls.py", "--calls", "20000", "--end", AS_OF,
          "--no-progress", "--agency", "default"],
         cwd=harness.ROOT, env=stack.env(), check=True, capture_output=True, timeout=300,
     )  # fmt: skip
+    clock.mark("synthetic calls loaded")
     worker = stack.start_worker()
     task = (
         "from intelligence.tasks import run_analysis; from governance.models import Agency\n"
@@ -61,6 +63,7 @@ def test_worker_killed_during_an_analysis_run(make_stack):
     harness.wait_until(
         lambda: [r for r in _runs(stack) if r[1] == "succeeded"], timeout=120, what="clean run"
     )
+    clock.mark("clean run done")
     clean = _open_findings(stack)
     assert clean, "the clean run found nothing; the data is too thin to test with"
 
@@ -73,6 +76,7 @@ def test_worker_killed_during_an_analysis_run(make_stack):
         what="the second run to start",
     )
     worker.kill()
+    clock.mark("worker killed during the run")
     (killed,) = [r for r in _runs(stack) if r[2] == killed_task]
     assert killed[1] == "running", "the run finished before the kill; nothing was tested"
 
@@ -83,6 +87,7 @@ def test_worker_killed_during_an_analysis_run(make_stack):
         timeout=60,
         what="the killed run to be marked failed",
     )
+    clock.mark("worker restarted, killed run marked failed")
     # The broker hands the task out again; the retry succeeds.
     retried = harness.wait_until(
         lambda: [
@@ -93,6 +98,7 @@ def test_worker_killed_during_an_analysis_run(make_stack):
         timeout=VISIBILITY_S + 90,
         what="the killed task to be redelivered and run",
     )
+    clock.mark("task redelivered and run")
     assert [r[1] for r in retried] == ["succeeded"], retried
     assert "worker was lost" in {r[0]: r[3] for r in _runs(stack)}[killed[0]]
 
@@ -105,11 +111,12 @@ def test_worker_killed_during_an_analysis_run(make_stack):
 
 def test_worker_killed_during_a_retention_purge(make_stack):
     stack = make_stack(BEACON_BROKER_VISIBILITY_TIMEOUT=str(VISIBILITY_S))
+    clock = harness.Clock()
     (unit_id,) = stack.sql("SELECT id FROM dispatch_unit WHERE call_sign = 'F1'")[0]
-    # 300,000 AVL fixes two years old (expired) and 1,000 from the last hour (kept).
+    # 150,000 AVL fixes two years old (expired) and 1,000 from the last hour (kept).
     now = dt.datetime.now(dt.UTC)
     for start, count in (
-        (now - dt.timedelta(days=730), 300_000),
+        (now - dt.timedelta(days=730), 150_000),
         (now - dt.timedelta(hours=1), 1_000),
     ):
         stack.sql(
@@ -124,16 +131,18 @@ def test_worker_killed_during_a_retention_purge(make_stack):
         query = "SELECT count(*) FROM dispatch_unitposition WHERE recorded_at < %s"
         return stack.sql(query, (cutoff,))[0][0]
 
+    clock.mark("AVL fixes inserted")
     worker = stack.start_worker()
     _enqueue(stack, "from governance.tasks import purge_expired\nresult = purge_expired.delay()")
     harness.wait_until(
-        lambda: 0 < expired() < 300_000, timeout=60, every=0.02, what="the purge to be under way"
+        lambda: 0 < expired() < 150_000, timeout=60, every=0.02, what="the purge to be under way"
     )
     worker.kill()
+    clock.mark("worker killed during the purge")
     left = expired()
     assert left > 0, "the purge finished before the kill; nothing was tested"
     # Whole batches only: each batch is its own transaction.
-    assert (300_000 - left) % 5_000 == 0, f"{300_000 - left} rows deleted: a partial batch"
+    assert (150_000 - left) % 5_000 == 0, f"{150_000 - left} rows deleted: a partial batch"
 
     stack.start_worker()
     harness.wait_until(
@@ -141,6 +150,7 @@ def test_worker_killed_during_a_retention_purge(make_stack):
         timeout=VISIBILITY_S + 90,
         what="the redelivered purge to finish",
     )
+    clock.mark("purge redelivered and finished")
     assert stack.sql("SELECT count(*) FROM dispatch_unitposition") == [(1_000,)]
     done = stack.sql(
         "SELECT details FROM governance_auditevent WHERE action = 'retention_purge' "
