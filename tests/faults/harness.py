@@ -378,7 +378,7 @@ class Stack:
 
     def close(self) -> None:
         for proc in reversed(self.procs):
-            proc.stop(timeout=10)
+            proc.stop(timeout=3)  # teardown: a warm shutdown is not under test
 
 
 # --- HTTP ----------------------------------------------------------------------------------
