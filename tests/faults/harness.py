@@ -286,7 +286,6 @@ class Stack:
             DJANGO_SETTINGS_MODULE="config.settings",
             BEACON_VAR_DIR=str(self.workdir / "var"),
             SECURE_COOKIES="false",
-            CHANNELS_PREFIX=f"faults{self.web_port or ''}",
             UVICORN_LOG_LEVEL="warning",
             PYTHONUNBUFFERED="1",
             LOG_LEVEL="INFO",
@@ -502,6 +501,10 @@ class LiveClient:
     @property
     def state(self) -> str:
         return self.states[-1] if self.states else ""
+
+    def lost_since(self, mark: int) -> bool:
+        """Whether the page showed "reconnecting" since ``len(states)`` was ``mark``."""
+        return "reconnecting" in self.states[mark:]
 
     def _set(self, state: str) -> None:
         with self._lock:

@@ -55,9 +55,10 @@ def test_clients_reconnect_and_resync_after_the_web_process_is_killed(make_stack
             lambda: set(assignments) <= received_assignments(device), timeout=10, what="pushes"
         )
 
+        marks = (len(console.states), len(device.states))
         web.kill()
         harness.wait_until(
-            lambda: console.state == "reconnecting" and device.state == "reconnecting",
+            lambda: console.lost_since(marks[0]) and device.lost_since(marks[1]),
             timeout=45,
             what="both clients to notice the lost connection",
         )
