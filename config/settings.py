@@ -314,7 +314,16 @@ if EMBEDDED:
 else:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task taken by a worker that dies (acks late) goes back to the queue after this many
+    # seconds. It must exceed the longest task (the nightly analyses), or a slow run is handed
+    # to a second worker while the first is still on it.
+    # Workers look for such tasks every 10 s (kombu's default is one real scan per 100 s: ten
+    # throttled 10 s ticks); the scan is one cheap sorted-set read.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("BEACON_BROKER_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from beacon_core.admin_site import admin_site
 from beacon_core.views import healthz
 
+# A database outage seen by the middleware or a page: 503 with a reason (beacon_core.views).
+handler500 = "beacon_core.views.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("governance.urls")),

@@ -41,6 +41,10 @@ class AnalysisRun(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    # Who ran it: a run left "running" by a worker that died is found by these (a redelivered
+    # task has the same id; a restarted worker has the same node name) and marked failed.
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    worker = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["kind", "started_at"], name="analysisrun_kind_started")]

@@ -8,6 +8,7 @@ expire proposed findings; acceptance and dismissal need a person (``finding_deci
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +34,8 @@ from intelligence.models import (
 )
 from intelligence.outcome_evaluation import outcome_counts, outcome_statistics
 from intelligence.permissions import access_finding, can_propose_from_alert, can_review_findings
+
+logger = logging.getLogger(__name__)
 
 MAX_RATIONALE = 5_000
 
@@ -198,12 +201,47 @@ def _run_fail(run: AnalysisRun, started: float, error: BaseException) -> None:
     )
 
 
+LOST_ON_REDELIVERY = "The worker was lost during the run; the task was delivered again."
+LOST_ON_RESTART = "The worker was lost during the run (it restarted); the task will be redelivered."
+
+
+def _runs_fail_lost(runs: Any, reason: str) -> list[AnalysisRun]:
+    """Mark the given "running" runs failed with ``reason`` and announce each; return them."""
+    failed = []
+    now = timezone.now()
+    for run in runs.filter(status=RunStatus.RUNNING):
+        # Conditional: a run that finished meanwhile keeps its own result.
+        if AnalysisRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=now, error=reason
+        ):
+            run.status = RunStatus.FAILED
+            realtime.publish_run_finished(run, status=RunStatus.FAILED)
+            failed.append(run)
+    return failed
+
+
+def analysis_runs_fail_lost(*, worker: str) -> int:
+    """A worker (re)started: runs it left "running" died with its previous process; fail them.
+
+    A Celery node name is unique among running workers, so a run marked with this name that is
+    still "running" when the node starts cannot be in progress anywhere.
+    """
+    if not worker:
+        return 0
+    lost = _runs_fail_lost(AnalysisRun.objects.filter(worker=worker), LOST_ON_RESTART)
+    if lost:
+        logger.warning("worker %s restarted: marked runs %s failed", worker, [r.pk for r in lost])
+    return len(lost)
+
+
 def analysis_execute(
     *,
     kind: str,
     as_of: dt.datetime,
     agency: Agency | None = None,
     parameters: Mapping[str, Any] | None = None,
+    task_id: str = "",
+    worker: str = "",
 ) -> AnalysisRun:
     """Run one analysis and upsert its findings in one transaction; a failed run writes none.
 
@@ -221,9 +259,15 @@ def analysis_execute(
             field="kind",
         )
     as_of = _check_as_of(as_of)
+    if task_id:
+        # The broker hands a task out again only when the worker holding it was lost (acks late,
+        # reject on worker lost): an earlier attempt of this task still "running" is dead.
+        _runs_fail_lost(AnalysisRun.objects.filter(task_id=task_id), LOST_ON_REDELIVERY)
     started = time.perf_counter()
     # Committed on its own first, so a crash still leaves a record of the attempt.
     run = AnalysisRun.objects.create(
+        task_id=task_id,
+        worker=worker,
         agency=agency,
         kind=kind,
         method=kind,

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+from celery.signals import worker_ready
 from django.utils import timezone
 
 from beacon_core.db_maintenance import planner_statistics_refresh
@@ -29,13 +31,14 @@ def _parse_as_of(as_of_iso: str | None) -> dt.datetime:
     return parsed
 
 
-@beacon_task(name="intelligence.run_analysis", queue="analysis")
+@beacon_task(name="intelligence.run_analysis", queue="analysis", bind=True)
 def run_analysis(
-    kind: str, agency_id: int | None = None, as_of_iso: str | None = None
+    self: Any, kind: str, agency_id: int | None = None, as_of_iso: str | None = None
 ) -> int | None:
     """Run one analysis for one agency (or all agencies when ``agency_id`` is None).
 
-    Returns the AnalysisRun id, or None when the agency no longer exists.
+    Returns the AnalysisRun id, or None when the agency no longer exists. The run records the
+    task id and worker so a run its worker died in is marked failed (docs/operations.md).
     """
     agency = None
     if agency_id is not None:
@@ -43,8 +46,24 @@ def run_analysis(
         if agency is None:
             logger.info("run_analysis %s: agency %s is gone; nothing to do", kind, agency_id)
             return None
-    run = services.analysis_execute(kind=kind, as_of=_parse_as_of(as_of_iso), agency=agency)
+    run = services.analysis_execute(
+        kind=kind,
+        as_of=_parse_as_of(as_of_iso),
+        agency=agency,
+        task_id=self.request.id or "",
+        worker="" if self.request.is_eager else (self.request.hostname or ""),
+    )
     return run.pk
+
+
+@worker_ready.connect
+def _fail_runs_lost_by_previous_process(sender: Any = None, **_: Any) -> None:
+    """A worker node starting again: the runs its killed predecessor left "running" are failed."""
+    hostname = getattr(sender, "hostname", "") or ""
+    try:
+        services.analysis_runs_fail_lost(worker=hostname)
+    except Exception:  # the database may be down at start; redelivery still fails the run
+        logger.exception("could not check for runs lost by %s", hostname)
 
 
 @beacon_task(name="intelligence.run_all_analyses", queue="default")
