@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from beacon_core.admin_site import admin_site
 from beacon_core.views import healthz
 
+# JSON for unmatched /api/ paths, Django's page elsewhere.
+handler404 = "beacon_core.views.not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("governance.urls")),
