@@ -7,6 +7,7 @@ import sys
 from django.contrib.auth.decorators import login_not_required
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 DB_UNAVAILABLE = "The database is unavailable; retry shortly."
@@ -54,3 +55,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "<h1>Server error</h1><p>The error has been logged.</p></html>",
         status=500,
     )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page, or for an API path (``/api/v1/calls/abc/``) the API's JSON answer.
+
+    URL patterns that do not match (a non-numeric id) never reach DRF, so API clients got an HTML
+    page where the schema promises ``{"detail": ...}``.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -268,6 +268,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The error answers every operation can give (401, 403, 404, 400, ...), documented once.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "beacon_core.api.schema.add_error_responses",
+    ],
     # One schema name per choice set: the same choices appear on several
     # serializers (status and expected_status, several "kind" fields), and
     # without names spectacular invents hashed ones and warns in check --deploy.

@@ -8,6 +8,8 @@ from beacon_core.views import healthz
 
 # A database outage seen by the middleware or a page: 503 with a reason (beacon_core.views).
 handler500 = "beacon_core.views.server_error"
+# JSON for unmatched /api/ paths, Django's page elsewhere.
+handler404 = "beacon_core.views.not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

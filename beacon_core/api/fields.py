@@ -62,3 +62,19 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, float) and not data.is_integer():
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$",
+        "example": "22:00:00",
+    }
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day in the agency's zone, without an offset (a shift's regular hours).
+
+    OpenAPI's ``format: time`` is RFC 3339's full-time, which requires an offset; these
+    times have none on purpose (they repeat every day, across DST changes), so the schema
+    says what they are: ``HH:MM[:SS]``.
+    """

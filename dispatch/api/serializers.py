@@ -377,6 +377,14 @@ class PersonSerializer(serializers.ModelSerializer):
     """A person known to an agency."""
 
     need_to_know = NeedToKnowGroupSerializer(many=True, read_only=True)
+    # Declared because DRF drops ``allow_blank`` from read-only model fields, so the schema's
+    # enums left out the "" (unknown, not a subject) these fields hold for most people.
+    sex = serializers.ChoiceField(
+        choices=Person._meta.get_field("sex").choices, allow_blank=True, read_only=True
+    )
+    criminal_activity = serializers.ChoiceField(
+        choices=CriminalActivity.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Person

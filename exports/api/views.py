@@ -151,6 +151,27 @@ class ExportView(APIView):
         yield "\n]}\n"
 
 
+# The outline of what the GeoJSON exports stream (RFC 7946); the columns vary by role.
+GEOJSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "type": {"type": "string", "enum": ["Feature"]},
+                    "geometry": {"type": "object", "nullable": True},
+                    "properties": {"type": "object"},
+                },
+            },
+        },
+    },
+    "required": ["type", "features"],
+}
+
+
 def _schema(
     summary: str, query: type[serializers.Serializer], media: str, operation_id: str
 ) -> Callable[[Any], Any]:
@@ -159,7 +180,10 @@ def _schema(
         summary=summary,
         parameters=[query],
         responses={
-            (200, media): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            (200, media): OpenApiResponse(
+                GEOJSON_SCHEMA if media == GEOJSON else OpenApiTypes.BINARY,
+                description="The file.",
+            ),
             (400, "application/json"): OpenApiResponse(
                 OpenApiTypes.OBJECT, description="A parameter is missing or wrong (named)."
             ),

@@ -43,8 +43,11 @@ class LegalHoldSerializer(serializers.ModelSerializer):
     """A legal hold; the record is named by kind and number only."""
 
     record = serializers.CharField(source="record_label", read_only=True)
-    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    released_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null once the user is gone (SET_NULL), and released_by until the hold is released.
+    placed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    released_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = LegalHold

@@ -18,6 +18,8 @@
     if (a.url) { const link = line("a", "Open alert"); link.href = a.url; }
     return box;
   }
+  // Leaflet puts a string tooltip in innerHTML; addresses, notes and labels are typed by people.
+  const asText = (text) => Object.assign(document.createElement("span"), { textContent: text });
 
   class LiveMap {
     constructor(elementId, { center, zoom, tiles, onMapClick, onCallClick }) {
@@ -43,7 +45,7 @@
         const m = L.circleMarker([c.latitude, c.longitude], {
           radius: 9 - Math.min(c.priority, 4), color: "#000", weight: 1, fillColor: PRIORITY_COLOURS[c.priority] || "#ccc", fillOpacity: 0.9,
         });
-        m.bindTooltip(`${c.number} P${c.priority} ${c.type_name} — ${c.address || ""} (${c.status_label})`);
+        m.bindTooltip(asText(`${c.number} P${c.priority} ${c.type_name} — ${c.address || ""} (${c.status_label})`));
         if (this.onCallClick) m.on("click", () => this.onCallClick(c.id));
         this.calls.addLayer(m);
       }
@@ -63,7 +65,7 @@
         });
         const m = L.marker([u.latitude, u.longitude], { icon, keyboard: false });
         m.on("add", () => { const lab = m.getElement() && m.getElement().querySelector(".unit-label"); if (lab) lab.textContent = u.call_sign; });
-        m.bindTooltip(`${u.call_sign} ${u.status_label}${stale ? " (position stale)" : ""}`);
+        m.bindTooltip(asText(`${u.call_sign} ${u.status_label}${stale ? " (position stale)" : ""}`));
         this.units.addLayer(m);
       }
     }
@@ -71,7 +73,7 @@
       this.hazards.clearLayers();
       for (const h of hazards) {
         const m = L.marker([h.latitude, h.longitude], { icon: L.divIcon({ className: "hazard-icon", html: "⚠", iconSize: [16, 16] }) });
-        m.bindTooltip(`${h.address}: ${h.text}`);
+        m.bindTooltip(asText(`${h.address}: ${h.text}`));
         this.hazards.addLayer(m);
       }
     }
@@ -83,7 +85,7 @@
         const colour = a.kind === "partner_alert" ? (SEVERITY_COLOURS[a.severity] || SEVERITY_COLOURS.Unknown)
           : a.kind === "near_repeat" ? "#ff9f1a" : "#b37feb";
         const poly = L.polygon(a.rings, { color: colour, weight: 2, fillOpacity: 0.12, interactive: true, className: `area-${a.kind}` });
-        poly.bindTooltip(`${a.label}: ${a.detail || ""}`);
+        poly.bindTooltip(asText(`${a.label}: ${a.detail || ""}`));
         if (a.kind === "partner_alert") poly.bindPopup(() => alertPopup(a));
         this.areas.addLayer(poly);
       }

@@ -72,7 +72,7 @@
     for (const spot of data.hotspots) {
       for (const ring of spot.cells) {
         const poly = L.polygon(PC.ringLatLngs(ring), { className: "hotspot-outline", color: "#b37feb", weight: 2, dashArray: "4 3", fill: false });
-        poly.bindTooltip(`Hotspot finding #${spot.id} (${spot.status}): ${spot.label}`);
+        poly.bindTooltip(el("span", null, `Hotspot finding #${spot.id} (${spot.status}): ${spot.label}`));
         poly.on("click", () => { location.href = spot.url; });
         outlineLayer.addLayer(poly);
       }
@@ -80,7 +80,7 @@
     for (const r of data.repeats) {
       if (r.latitude === null || r.longitude === null) continue;
       const m = L.circleMarker([r.latitude, r.longitude], { className: "repeat-marker", radius: 7, color: "#000", weight: 1, fillColor: r.status === "accepted" ? "#3ddc84" : "#f5d90a", fillOpacity: 0.95 });
-      m.bindTooltip(`${r.address}: ${r.count} calls in ${r.window_days} d (expected ${r.expected}) · ${r.trend}`);
+      m.bindTooltip(el("span", null, `${r.address}: ${r.count} calls in ${r.window_days} d (expected ${r.expected}) · ${r.trend}`));
       m.on("click", () => { location.href = r.url; });
       repeatLayer.addLayer(m);
       bounds.push(L.latLng(r.latitude, r.longitude));

@@ -11,7 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from beacon_core.api.fields import StrictIntegerField
+from beacon_core.api.fields import StrictIntegerField, WallClockTimeField
 from beacon_core.api.serializers import StrictInputSerializer
 from tasking.choices import OUTCOME_STATUSES, AssignmentKind, AssignmentStatus
 from tasking.models import Assignment, AssignmentEvent, AssignmentReport, Shift
@@ -225,6 +225,10 @@ class ShiftSerializer(serializers.ModelSerializer):
 
     members = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     units = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    starts_at = WallClockTimeField(read_only=True, help_text="Regular start, agency time.")
+    ends_at = WallClockTimeField(
+        read_only=True, help_text="Regular end, agency time (at or before start: next day)."
+    )
 
     class Meta:
         model = Shift

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from beacon_core.api.parsers import SafeJSONParser
 from beacon_core.api.serializers import validated
+from dispatch.api.filters import IdFilter
 from governance.choices import Action, Category
 from tasking import selectors, services
 from tasking.api import serializers as s
@@ -35,10 +36,11 @@ NOT_FOUND = OpenApiResponse(description="No such assignment, or one the user may
 class AssignmentFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=AssignmentStatus.choices)
     kind = django_filters.ChoiceFilter(choices=AssignmentKind.choices)
-    unit = django_filters.NumberFilter(field_name="assignee_unit_id")
-    user = django_filters.NumberFilter(field_name="assignee_user_id")
-    shift = django_filters.NumberFilter(field_name="assignee_shift_id")
-    finding = django_filters.NumberFilter(field_name="finding_id")
+    # Ids within the database's range: a float or 1e308 is a 400, not an overflow (500).
+    unit = IdFilter(field_name="assignee_unit_id")
+    user = IdFilter(field_name="assignee_user_id")
+    shift = IdFilter(field_name="assignee_shift_id")
+    finding = IdFilter(field_name="finding_id")
 
     class Meta:
         model = Assignment

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
+from beacon_core.csv_safe import cell
 from beacon_core.db_maintenance import planner_statistics_refresh
 from dispatch.importing.profiles import PROFILES, Rejection, profile_get
 from dispatch.importing.reader import CsvFormatError, CsvSource, RawRow
@@ -53,8 +54,14 @@ class _RejectsFile:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="").writerow(raw.fields)
         text = buffer.getvalue()
+        # The report is opened in a spreadsheet, and every text in it came from the input file.
         self._writer.writerow(
-            [rejection.line, rejection.reason, rejection.external_id, text[:RAW_COLUMN_MAX]]
+            [
+                rejection.line,
+                cell(rejection.reason),
+                cell(rejection.external_id),
+                cell(text[:RAW_COLUMN_MAX]),
+            ]
         )
 
     def close(self) -> None:

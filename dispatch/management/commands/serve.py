@@ -15,6 +15,11 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from beacon_core.embedded import start_embedded_beat
 
+# Largest websocket message the server reads (uvicorn's default is 16 MiB). Consoles send only
+# small pings (the consumer answers anything over 4 KiB with an error); a bigger frame closes
+# that one connection with 1009 (message too big) before it is buffered.
+WS_MAX_BYTES = 64 * 1024
+
 
 class Command(BaseCommand):
     help = (
@@ -55,6 +60,7 @@ class Command(BaseCommand):
                 lifespan="off",
                 log_level=os.environ.get("UVICORN_LOG_LEVEL", "info"),
                 proxy_headers=True,
+                ws_max_size=WS_MAX_BYTES,
             )
         else:
             uvicorn.run(
@@ -64,4 +70,5 @@ class Command(BaseCommand):
                 workers=workers,
                 lifespan="off",
                 proxy_headers=True,
+                ws_max_size=WS_MAX_BYTES,
             )
