@@ -255,7 +255,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "beacon_core.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_USER_THROTTLE", default="6000/min")},
+    # Per token (or signed-in user) and scope, counted in the default cache (docs/security.md).
+    # A rate is "<n>/<s|min|hour|day>"; an empty value turns that limit off.
+    "DEFAULT_THROTTLE_CLASSES": ["beacon_core.api.throttling.ScopedTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("BEACON_API_RATE", default="1200/min") or None,
+        # A vehicle gateway may post fixes for a whole fleet under one token.
+        "avl": env.str("BEACON_API_AVL_RATE", default="6000/min") or None,
+        # The console's and phone's own JSON polling and type-ahead (not the API).
+        "console": env.str("BEACON_CONSOLE_RATE", default="3000/min") or None,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beacon API",
@@ -290,6 +299,20 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "tasking.choices.AssignmentStatus",
     },
 }
+
+# --- cache ----------------------------------------------------------------
+# Rate-limit counters and the audit trail's repeat window. Production shares them across web
+# processes in Redis; embedded mode is one process, so its memory cache is the whole truth.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": env.str("CACHE_PREFIX", default="beacon"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery and realtime --------------------------------------------------
 CELERY_TIMEZONE = "UTC"
