@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 
 HEADER = "Content-Security-Policy"
@@ -66,8 +66,12 @@ def policy_for(request: HttpRequest, relax: dict[str, list[str]] | None = None) 
     """The header value for one response: the base policy, this host's websockets, any relaxation."""
     directives = base_directives()
     # 'self' covers same-host websockets in CSP 3 browsers; older ones need the ws(s) origin spelt out.
-    host = request.get_host()
-    directives["connect-src"] += [f"ws://{host}", f"wss://{host}"]
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # answered 400 anyway; the policy must not turn that into an error
+        host = None
+    if host:
+        directives["connect-src"] += [f"ws://{host}", f"wss://{host}"]
     for name, sources in (relax or {}).items():
         directives.setdefault(name, ["'self'"])
         directives[name] += [s for s in sources if s not in directives[name]]

@@ -258,6 +258,9 @@ REST_FRAMEWORK = {
     # Per token (or signed-in user) and scope, counted in the default cache (docs/security.md).
     # A rate is "<n>/<s|min|hour|day>"; an empty value turns that limit off.
     "DEFAULT_THROTTLE_CLASSES": ["beacon_core.api.throttling.ScopedTokenThrottle"],
+    # Rate limits by address (only for callers without a user) trust X-Forwarded-For exactly as
+    # the audit trail does: not at all unless our proxy appends to it.
+    "NUM_PROXIES": 1 if BEACON_TRUST_X_FORWARDED_FOR else 0,
     "DEFAULT_THROTTLE_RATES": {
         "api": env.str("BEACON_API_RATE", default="1200/min") or None,
         # A vehicle gateway may post fixes for a whole fleet under one token.

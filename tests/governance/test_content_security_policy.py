@@ -54,6 +54,15 @@ def test_policy_forbids_inline_script_and_plugins() -> None:
     assert "'unsafe-eval'" not in " ".join(s for v in policy.values() for s in v)
 
 
+@pytest.mark.django_db
+def test_a_request_for_a_host_not_allowed_still_gets_400_with_the_policy() -> None:
+    response = Client().get("/login/", HTTP_HOST="evil.example.org")
+    assert response.status_code == 400
+    policy = _directives(response[HEADER])
+    assert policy["script-src"] == ["'self'"]
+    assert not any("evil" in source for source in policy["connect-src"])
+
+
 @pytest.mark.parametrize(
     ("url", "source"),
     [
