@@ -9,7 +9,7 @@ PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run serve test test-fast test-sqlite lint format check bench clean
+.PHONY: install run serve test test-fast test-sqlite lint format check audit bench clean
 
 $(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beacon needs Python 3.11 or newer")'
@@ -47,6 +47,13 @@ check: install
 	DATABASE_URL= REDIS_URL= $(BIN)/python manage.py check
 
 lint: check
+
+## audit: known vulnerabilities in the pinned dependencies (pip-audit over both lock files; needs
+## PyPI's vulnerability data: without it a loud warning, and a failure with BEACON_AUDIT_STRICT=1)
+## and medium/high findings of bandit in Beacon's own code (docs/security.md)
+audit: install
+	$(BIN)/python scripts/audit_dependencies.py requirements.lock requirements-dev.lock
+	$(BIN)/bandit -c pyproject.toml -r . -q -ll
 
 format: install
 	$(BIN)/ruff format .

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one: every response gets the policy, also those other middleware answer.
+    "beacon_core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,7 +259,19 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "beacon_core.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"user": env.str("API_USER_THROTTLE", default="6000/min")},
+    # Per token (or signed-in user) and scope, counted in the default cache (docs/security.md).
+    # A rate is "<n>/<s|min|hour|day>"; an empty value turns that limit off.
+    "DEFAULT_THROTTLE_CLASSES": ["beacon_core.api.throttling.ScopedTokenThrottle"],
+    # Rate limits by address (only for callers without a user) trust X-Forwarded-For exactly as
+    # the audit trail does: not at all unless our proxy appends to it.
+    "NUM_PROXIES": 1 if BEACON_TRUST_X_FORWARDED_FOR else 0,
+    "DEFAULT_THROTTLE_RATES": {
+        "api": env.str("BEACON_API_RATE", default="1200/min") or None,
+        # A vehicle gateway may post fixes for a whole fleet under one token.
+        "avl": env.str("BEACON_API_AVL_RATE", default="6000/min") or None,
+        # The console's and phone's own JSON polling and type-ahead (not the API).
+        "console": env.str("BEACON_CONSOLE_RATE", default="3000/min") or None,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Beacon API",
@@ -297,6 +311,20 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "tasking.choices.AssignmentStatus",
     },
 }
+
+# --- cache ----------------------------------------------------------------
+# Rate-limit counters and the audit trail's repeat window. Production shares them across web
+# processes in Redis; embedded mode is one process, so its memory cache is the whole truth.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": env.str("CACHE_PREFIX", default="beacon"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Celery and realtime --------------------------------------------------
 CELERY_TIMEZONE = "UTC"
@@ -364,6 +392,11 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (beacon_core.csp, docs/security.md): no inline script anywhere. The tile
+# host of MAP_TILE_URL is allowed for images by itself; these add sources for other needs (an
+# overlay image server, an external geocoder called from the browser), comma separated.
+BEACON_CSP_EXTRA_IMG_SRC = env.list("CSP_EXTRA_IMG_SRC", default=[])
+BEACON_CSP_EXTRA_CONNECT_SRC = env.list("CSP_EXTRA_CONNECT_SRC", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and (DATABASE_URL or REDIS_URL) and env.bool("SECURE_COOKIES", default=True):

@@ -39,3 +39,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # Set explicitly: channels' live server otherwise computes test_test_<name>.
     DATABASES["default"]["TEST"] = {"NAME": f"test_beacon_{_suffix}"}
+
+# A memory cache even with REDIS_URL: tests clear the cache, and clearing a Redis cache empties
+# the whole database the channel layer and broker share. tests/api/test_throttling.py checks the
+# Redis cache on its own prefix.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

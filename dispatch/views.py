@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from beacon_core.api.throttling import throttle_page_json
 from beacon_core.errors import DomainError, NotFoundError
 from beacon_core.maps import map_config
 from dispatch import board, selectors, services
@@ -140,6 +141,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@throttle_page_json("console")
 def console_snapshot(request: HttpRequest) -> JsonResponse:
     """Open calls (queue + map) and the unit board, in one read; the console's resync point."""
     _require(request, Action.VIEW, Category.CALL)
@@ -155,6 +157,7 @@ def console_snapshot(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@throttle_page_json("console")
 def console_context(request: HttpRequest) -> JsonResponse:
     """Intake context for an address and/or point (and closest available units)."""
     _require(request, Action.VIEW, Category.CALL)
@@ -209,6 +212,7 @@ def console_context(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@throttle_page_json("console")
 def console_suggest(request: HttpRequest) -> JsonResponse:
     """Known locations matching typed text (normalised)."""
     _require(request, Action.VIEW, Category.LOCATION)
@@ -256,6 +260,7 @@ def _involvements_for(request: HttpRequest, call_id: int) -> list[dict[str, Any]
 
 
 @require_GET
+@throttle_page_json("console")
 def console_call(request: HttpRequest, call_id: int) -> JsonResponse:
     """One call for the console's detail panel."""
     try:
@@ -303,6 +308,7 @@ def field_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@throttle_page_json("console")
 def field_snapshot(request: HttpRequest) -> JsonResponse:
     """My units, each with its current call (detail, hazards) and recent calls."""
     _require(request, Action.VIEW, Category.CALL)

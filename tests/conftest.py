@@ -46,6 +46,14 @@ def reference_data(db: None) -> None:
     roles_ensure()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with empty rate-limit counters (the cache is per process in tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def agency(reference_data: None) -> Agency:
     """The default agency every cast member works for."""

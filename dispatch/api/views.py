@@ -399,6 +399,11 @@ class UnitViewSet(mixins.ListModelMixin, DispatchViewSet):
     ordering_fields = ["call_sign", "status", "status_changed_at", "position_at"]
 
     @property
+    def throttle_scope(self) -> str:
+        """Devices post fixes in their own, larger rate budget (beacon_core.api.throttling)."""
+        return "avl" if getattr(self, "action", None) == "positions_upload" else "api"
+
+    @property
     def access_category(self) -> str:
         """Positions are AVL history (its own category); everything else is the unit."""
         return Category.AVL if getattr(self, "action", None) in _AVL_ACTIONS else Category.UNIT

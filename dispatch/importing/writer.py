@@ -188,7 +188,7 @@ class _Inserter:
             conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
             # Table and column names come from the model, never from the file.
             cursor.executemany(
-                f"INSERT INTO {self.table} ({self.column_sql}) VALUES ({placeholders}){conflict}",  # noqa: S608
+                f"INSERT INTO {self.table} ({self.column_sql}) VALUES ({placeholders}){conflict}",  # noqa: S608  # nosec B608
                 params,
             )
 

@@ -110,7 +110,10 @@ def hotspots(
             out.drafts.append(
                 FindingDraft(
                     agency_id=agency,
-                    subject_key="area:" + hashlib.sha1(",".join(spot.cells).encode()).hexdigest(),  # noqa: S324 - an identity, not security
+                    subject_key="area:"
+                    + hashlib.sha1(
+                        ",".join(spot.cells).encode(), usedforsecurity=False
+                    ).hexdigest(),
                     window_start=start,
                     window_end=as_of,
                     statistics={

@@ -54,7 +54,10 @@ def _rising_area_drafts(
             drafts.append(
                 FindingDraft(
                     agency_id=agency,
-                    subject_key="area:" + hashlib.sha1(",".join(area.cells).encode()).hexdigest(),  # noqa: S324 - an identity, not security
+                    subject_key="area:"
+                    + hashlib.sha1(
+                        ",".join(area.cells).encode(), usedforsecurity=False
+                    ).hexdigest(),
                     window_start=start,
                     window_end=as_of,
                     statistics={},

@@ -204,24 +204,52 @@ def analysis_worker(live_url: str) -> Iterator[None]:
         proc.kill()
 
 
+# Reports every Content-Security-Policy violation on the console (Playwright injects init
+# scripts outside the page's CSP, so the listener itself is never refused).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `${CSP_MARK} ${e.effectiveDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+));
+""".replace("CSP_MARK", '"[csp-violation]"')
+
+
 @pytest.fixture
 def new_page(browser: Any, live_url: str) -> Iterator[Any]:
-    """``new_page(viewport=...)`` opens a fresh context (own cookies) on the live server."""
+    """``new_page(viewport=...)`` opens a fresh context (own cookies) on the live server.
+
+    Any Content-Security-Policy violation on any page fails the journey (at teardown): the pages
+    must work without inline script (docs/security.md). ``page.csp_violations`` lists them.
+    Give ``wait_for_function`` a function (``"() => ..."``): Playwright runs a bare expression
+    through eval, which the policy refuses (an EvalError, and a violation).
+    """
     contexts: list[Any] = []
+    violations: list[str] = []
 
     def _open(**kwargs: Any) -> Any:
         context = browser.new_context(base_url=live_url, **kwargs)
         context.set_default_timeout(10_000)
+        context.add_init_script(CSP_LISTENER)
         contexts.append(context)
         page = context.new_page()
-        # Browser-side errors are the first thing to read when a journey fails.
-        page.on("console", lambda m: m.type == "error" and print(f"[browser console] {m.text}"))
+        page.csp_violations = violations
+
+        def on_console(message: Any) -> None:
+            if message.type != "error":
+                return
+            # Browser-side errors are the first thing to read when a journey fails.
+            print(f"[browser console] {message.text}")
+            if "[csp-violation]" in message.text or "Content Security Policy" in message.text:
+                violations.append(f"{page.url}: {message.text}")
+
+        page.on("console", on_console)
         page.on("pageerror", lambda e: print(f"[browser pageerror] {e}"))
         return page
 
     yield _open
     for context in contexts:
         context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n  " + "\n  ".join(violations))
 
 
 def sign_in(page: Any, username: str, password: str) -> None:

@@ -116,7 +116,7 @@ def test_assign_closest_unit_field_phone_updates_both_consoles_live(new_page, ca
     page.locator(f"#queue-table tbody tr:has-text('{call.number}')").click()
     option = page.locator("#d-unit option:checked")
     option.wait_for(state="attached")
-    page.wait_for_function("document.querySelector('#d-unit').value !== ''")
+    page.wait_for_function("() => document.querySelector('#d-unit').value !== ''")
     assert (
         "1A11" in page.locator("#d-unit option:checked").inner_text()
     )  # the closest one is suggested

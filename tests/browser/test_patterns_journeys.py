@@ -67,11 +67,11 @@ def test_supervisor_reads_the_dashboard_sees_a_run_live_and_reviews_a_finding(
     # (e) a filter narrows everything; bad input never reaches the page as a crash.
     page.select_option("#f-category", "property")
     page.wait_for_function(
-        "document.querySelector('#call-count').textContent.startsWith('0 calls')"
+        "() => document.querySelector('#call-count').textContent.startsWith('0 calls')"
     )
     page.select_option("#f-category", "")
     page.wait_for_function(
-        "document.querySelector('#call-count').textContent.startsWith('48 calls')"
+        "() => document.querySelector('#call-count').textContent.startsWith('48 calls')"
     )
 
     # Live: an analyst runs hotspots on the server; the supervisor's dashboard updates itself.
@@ -84,7 +84,7 @@ def test_supervisor_reads_the_dashboard_sees_a_run_live_and_reviews_a_finding(
     run_id = int(status.get_attribute("data-run"))
     # The analyst sees the same run, from the POST's answer or from the event (whichever is last).
     analyst.wait_for_function(
-        f"document.querySelector('#run-status').textContent.toLowerCase().includes('run #{run_id} hotspots')"
+        f"() => document.querySelector('#run-status').textContent.toLowerCase().includes('run #{run_id} hotspots')"
     )
 
     # Keyboard to the first finding (the repeat location is proposed and newest of its kind).

@@ -91,7 +91,7 @@ def test_directed_patrol_reaches_the_phone_live_and_the_acknowledgement_reaches_
 
     # The board: live, with who acknowledged.
     desk.wait_for_function(
-        f"document.getElementById('assignment-row-status-{created}').textContent === 'Acknowledged'",
+        f"() => document.getElementById('assignment-row-status-{created}').textContent === 'Acknowledged'",
         timeout=LIVE,
     )
     assert "field1" in desk.locator(f"#assignment-row-ack-{created}").inner_text()

@@ -38,6 +38,9 @@ out = {
     "secret_key": settings.SECRET_KEY,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "debug": settings.DEBUG,
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_location": settings.CACHES["default"].get("LOCATION"),
+    "throttle_rates": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
 }
 if db["ENGINE"].endswith("sqlite3"):
     from django.db import connection
@@ -59,6 +62,10 @@ MODE_VARS = {
     "SQLITE_PATH",
     "BEACON_TEST_RUN_ID",
     "SECURE_COOKIES",
+    "BEACON_API_RATE",
+    "BEACON_API_AVL_RATE",
+    "BEACON_CONSOLE_RATE",
+    "CACHE_URL",
 }
 
 
@@ -161,6 +168,22 @@ def test_redis_url_selects_channels_redis_and_a_real_broker(tmp_path):
     assert out["layer_hosts"] == [
         {"address": "redis://cache.internal:6379/2", "socket_timeout": 15}
     ]
+    # Rate-limit counters are shared by every web process.
+    assert out["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert out["cache_location"] == "redis://cache.internal:6379/2"
+
+
+def test_embedded_mode_counts_rate_limits_in_its_own_memory(tmp_path):
+    out = probe(tmp_path)
+    assert out["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert out["throttle_rates"] == {"api": "1200/min", "avl": "6000/min", "console": "3000/min"}
+
+
+def test_rate_limits_come_from_the_environment(tmp_path):
+    out = probe(
+        tmp_path, BEACON_API_RATE="50/min", BEACON_API_AVL_RATE="", BEACON_CONSOLE_RATE="9/s"
+    )
+    assert out["throttle_rates"] == {"api": "50/min", "avl": None, "console": "9/s"}
 
 
 @pytest.mark.parametrize(

@@ -293,9 +293,11 @@ def build_world() -> World:
     periodic = PeriodicTask.objects.create(
         name="matrix-task", task="beacon.matrix", interval=interval, enabled=False
     )
-    settings_row = (
-        DispatchSettings.objects.order_by("pk").first() or DispatchSettings.objects.create()
-    )
+    # pk=1 explicitly (the singleton's constraint): on PostgreSQL the id sequence is not rolled
+    # back with an earlier module's world, so a plain create() would draw id 2.
+    settings_row = DispatchSettings.objects.order_by(
+        "pk"
+    ).first() or DispatchSettings.objects.create(pk=1)
 
     audit_event = audit.record(
         action=AuditAction.VIEW, actor=users["dispatcher"], object_type="matrix", object_id=1
