@@ -318,9 +318,13 @@ SPECTACULAR_SETTINGS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Degrades to "nothing cached" while Redis is down (beacon_core/cache.py): intake
+            # must not fail because a rate-limit counter cannot be read.
+            "BACKEND": "beacon_core.cache.OutageTolerantRedisCache",
             "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": env.str("CACHE_PREFIX", default="beacon"),
+            # A Redis that does not answer (not just refuses) must not hold a request for long.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

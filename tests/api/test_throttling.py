@@ -110,7 +110,7 @@ def test_counters_live_in_the_redis_cache_shared_by_web_processes(cast):
 
     prefix = f"beacon-test-throttle-{uuid.uuid4().hex}"
     redis_cache = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "beacon_core.cache.OutageTolerantRedisCache",
         "LOCATION": os.environ["REDIS_URL"],
         "KEY_PREFIX": prefix,
     }
@@ -131,3 +131,30 @@ def test_counters_live_in_the_redis_cache_shared_by_web_processes(cast):
         connection = redis.Redis.from_url(os.environ["REDIS_URL"])
         for key in connection.scan_iter(f"{prefix}:*"):
             connection.delete(key)
+
+
+def test_a_redis_outage_lets_requests_through_instead_of_failing_them(cast, caplog, monkeypatch):
+    """Intake must keep answering while Redis is down (the fault suite stops it for 30 s): the
+    counters cannot be read, so the limits are not enforced, and the outage is logged."""
+    import socket
+
+    from beacon_core.cache import OutageTolerantRedisCache
+
+    monkeypatch.setattr(OutageTolerantRedisCache, "_last_warning", 0.0)  # warn in this test
+    with socket.socket() as probe:  # a port nothing listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = {
+        "BACKEND": "beacon_core.cache.OutageTolerantRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+    client = token_client(cast["dispatcher"])
+    with override_settings(CACHES={"default": unreachable}), rates(api="1/min"):
+        cache = caches["default"]
+        assert cache.get("k", "missing") == "missing"
+        assert cache.add("k", 1) is True  # "added": the audit trail records rather than skips
+        cache.set("k", 1)
+        assert client.get(CALLS).status_code == 200
+        assert client.get(CALLS).status_code == 200  # over 1/min, but nothing can count
+    assert "cache unavailable" in caplog.text

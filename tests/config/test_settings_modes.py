@@ -169,7 +169,7 @@ def test_redis_url_selects_channels_redis_and_a_real_broker(tmp_path):
         {"address": "redis://cache.internal:6379/2", "socket_timeout": 15}
     ]
     # Rate-limit counters are shared by every web process.
-    assert out["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert out["cache"] == "beacon_core.cache.OutageTolerantRedisCache"
     assert out["cache_location"] == "redis://cache.internal:6379/2"
 
 
