@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dispatch.realtime import (
+    FIELD_FEED,
     agency_copy_group,
     agency_group,
     board_group,
@@ -42,6 +43,9 @@ class DispatchConsumer(AsyncWebsocketConsumer):
     # Categories whose agency-group copies this connection may receive (see receives_agency_copy);
     # field staff receive assignments only through their own unit and user groups.
     agency_copies: set[str]
+    # A field page's feed: its units' and user's groups only (FIELD_FEED). Asked for by the page,
+    # not granted: it only ever narrows what the rules allow.
+    field_feed: bool
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -54,6 +58,8 @@ class DispatchConsumer(AsyncWebsocketConsumer):
             return
         self.visible = visible
         self.agency_copies = agency_copies
+        query = self.scope.get("query_string", b"").decode("latin-1")
+        self.field_feed = FIELD_FEED in query.split("&")
         self.groups_joined = await self._groups_for(user, visible, unit_ids, agency_copies)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -68,6 +74,11 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         agency_copies: set[str],
     ) -> list[str]:
         """The groups this connection listens on, given what the user may receive."""
+        if getattr(self, "field_feed", False):
+            groups = [unit_group(u) for u in unit_ids]
+            if Category.ASSIGNMENT in visible:
+                groups.append(user_group(user.pk))
+            return [*groups, ACCESS_GROUP]
         every = any(agencies is None for agencies in visible.values())
         union = set().union(*(a for a in visible.values() if a is not None))
         groups = [agency_group(a) for a in sorted(union)]

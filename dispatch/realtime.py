@@ -74,6 +74,13 @@ def agency_copy_group(category: str, agency_id: int) -> str:
     return board_group(agency_id) if category == Category.ASSIGNMENT else agency_group(agency_id)
 
 
+# The query string a phone's field page connects with: it listens on its units' and user's groups
+# only, not on the agency group that carries every call and every unit's AVL fix. Its page shows
+# its own units and their calls; with 200 devices in the agency group each event was delivered
+# 200 times more than any page needed (measured by the soak, docs/benchmarks.md).
+FIELD_FEED = "feed=field"
+
+
 def unit_group(unit_id: int) -> str:
     """The devices signed in for one unit."""
     return f"unit.{unit_id}"
@@ -113,7 +120,22 @@ def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], c
         "status": call.status,
         "version": call.version,
     }
-    publish_on_commit([agency_group(call.agency_id)], payload)
+    # Field devices do not listen to the agency-wide stream (see FIELD_FEED): the units on the
+    # call hear of it through their own group. A console in both gets the agency copy only.
+    units = [] if kind == "call_created" else call_unit_ids(call)
+    publish_on_commit([agency_group(call.agency_id), *(unit_group(u) for u in units)], payload)
+
+
+def call_unit_ids(call: Any) -> list[int]:
+    """The units on the call now (read inside the writer's transaction, so a unit just
+    assigned is included and one just cleared is not: it hears of that as a unit event)."""
+    from dispatch.models import CallAssignment
+
+    return list(
+        CallAssignment.objects.filter(call_id=call.pk, cleared_at__isnull=True).values_list(
+            "unit_id", flat=True
+        )
+    )
 
 
 class AlertEventPayload(TypedDict):

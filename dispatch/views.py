@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from beacon_core.api.throttling import throttle_page_json
 from beacon_core.errors import DomainError, NotFoundError
 from beacon_core.maps import map_config
-from dispatch import board, selectors, services
+from dispatch import board, realtime, selectors, services
 from dispatch.choices import ObservationCategory, UnitStatus
 from dispatch.console_config import console_settings
 from dispatch.context import (
@@ -299,7 +299,7 @@ def field_page(request: HttpRequest) -> HttpResponse:
         "units": [{"id": u.pk, "call_sign": u.call_sign} for u in units],
         "urls": {
             "snapshot": reverse("field-snapshot"),
-            "ws": "/ws/dispatch/",
+            "ws": f"/ws/dispatch/?{realtime.FIELD_FEED}",
             "api": "/api/v1/",
             "observe": reverse("field-observe"),
         },

@@ -373,7 +373,7 @@ async def devices_run(
     """Connect every device, start the issuer, collect frames until all arrived or ``settle`` s."""
     from websockets.asyncio.client import connect
 
-    url = base.replace("http://", "ws://") + "/ws/dispatch/"
+    url = base.replace("http://", "ws://") + "/ws/dispatch/?feed=field"  # as field.js connects
     receipts: list[tuple[int, int, float]] = []  # device, assignment id, t1
     other: list[tuple[int, dict[str, Any]]] = []
     hellos = 0

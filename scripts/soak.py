@@ -638,13 +638,14 @@ class Load:
 
     # sockets --------------------------------------------------------------------------------
 
-    async def open_socket(self, cookie: str, gate: asyncio.Semaphore) -> Any:
+    async def open_socket(self, cookie: str, gate: asyncio.Semaphore, feed: str = "") -> Any:
+        """A console's socket, or with ``feed="?feed=field"`` a phone's (as field.js connects)."""
         from websockets.asyncio.client import connect
 
         async with gate:
             sent = time.perf_counter()
             ws = await connect(
-                f"ws://127.0.0.1:{self.port}/ws/dispatch/",
+                f"ws://127.0.0.1:{self.port}/ws/dispatch/{feed}",
                 origin=f"http://127.0.0.1:{self.port}",  # AllowedHostsOriginValidator
                 additional_headers={"Cookie": cookie},
                 proxy=None,
@@ -707,7 +708,8 @@ class Load:
         gate = asyncio.Semaphore(25)  # a fleet reconnecting after a restart, not a SYN flood
         started = time.perf_counter()
         opened = await asyncio.gather(
-            *(self.open_socket(c, gate) for c in cast.console_cookies + cast.device_cookies),
+            *(self.open_socket(c, gate) for c in cast.console_cookies),
+            *(self.open_socket(c, gate, "?feed=field") for c in cast.device_cookies),
             return_exceptions=True,
         )
         connect_s = time.perf_counter() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import threading
@@ -43,12 +44,14 @@ def session_cookie(user: Any) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def communicator(user: Any | None = None, origin: tuple[bytes, bytes] = ORIGIN) -> Any:
+async def communicator(
+    user: Any | None = None, origin: tuple[bytes, bytes] = ORIGIN, path: str = PATH
+) -> Any:
     headers = [origin]
     if user is not None:
         # Signing in touches the database, which Django refuses on the event loop thread.
         headers.append((b"cookie", await in_sync_thread(lambda: session_cookie(user))))
-    return WebsocketCommunicator(application, PATH, headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 @pytest.fixture
@@ -56,8 +59,8 @@ async def sockets() -> AsyncIterator[Callable[..., Any]]:
     """Open sockets through ``await sockets(user)``; all are disconnected at the end."""
     opened: list[Any] = []
 
-    async def _open(user: Any, origin: tuple[bytes, bytes] = ORIGIN) -> Any:
-        comm = await communicator(user, origin)
+    async def _open(user: Any, origin: tuple[bytes, bytes] = ORIGIN, path: str = PATH) -> Any:
+        comm = await communicator(user, origin, path)
         connected, _ = await comm.connect(timeout=5)
         assert connected
         hello = await comm.receive_json_from(timeout=5)
@@ -252,6 +255,54 @@ async def test_a_unit_event_reaches_the_units_device_once(cast, agency, sockets)
     assert "call_updated" in kinds
     assigned = next(e for e in received if e["type"] == "unit_assigned")
     assert (assigned["unit_id"], assigned["call_id"]) == (unit.pk, call.pk)
+
+
+async def drain(comm: Any) -> list[dict[str, Any]]:
+    received = []
+    while not await comm.receive_nothing(timeout=0.3):
+        received.append(await comm.receive_json_from())
+    return received
+
+
+async def test_a_phone_on_the_field_feed_hears_only_its_units_and_their_calls(
+    cast, agency, sockets
+):
+    """field.js connects with ?feed=field: not the agency-wide stream of every call and every
+    unit's AVL fix (the soak measured 200 phones receiving and dropping all of it)."""
+    field_user = cast["field"]
+
+    def setup() -> tuple[Any, Any, Call]:
+        mine, other = UnitFactory(agency=agency), UnitFactory(agency=agency)
+        mine.users.add(field_user)
+        call = create_call(agency, cast["dispatcher"])
+        services.unit_assign(call_id=call.pk, unit_id=mine.pk, actor=cast["dispatcher"])
+        return mine, other, call
+
+    _mine, other, call = await in_sync_thread(setup)
+    phone = await sockets(field_user, path=f"{PATH}?feed=field")
+    console = await sockets(cast["dispatcher"])
+
+    def elsewhere() -> None:
+        create_call(agency, cast["dispatcher"])  # a call no unit of the phone is on
+        services.unit_positions_record(
+            unit_id=other.pk,
+            positions=[
+                {"recorded_at": dt.datetime.now(dt.UTC), "latitude": 29.4, "longitude": -98.5}
+            ],
+        )
+
+    await in_sync_thread(elsewhere)
+    assert await phone.receive_nothing(timeout=0.5)
+    assert {e["type"] for e in await drain(console)} == {"call_created", "unit_moved"}
+
+    await in_sync_thread(
+        lambda: services.call_add_note(
+            call_id=call.pk, actor=cast["dispatcher"], text="Gate code 1234"
+        )
+    )
+    heard = await drain(phone)
+    assert [(e["type"], e["call_id"]) for e in heard] == [("call_updated", call.pk)]
+    assert [e["type"] for e in await drain(console)] == ["call_updated"]  # the agency copy only
 
 
 async def test_a_superuser_console_receives_every_agency(agency, other_agency, cast, sockets):

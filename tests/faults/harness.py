@@ -482,9 +482,10 @@ class LiveClient:
     ``resyncs`` every resync answer, ``states`` the state changes the page would show.
     """
 
-    def __init__(self, user: ApiUser, resync_path: str) -> None:
+    def __init__(self, user: ApiUser, resync_path: str, feed: str = "") -> None:
         self.user = user
         self.resync_path = resync_path
+        self.feed = feed  # "?feed=field" for a phone, as field.js connects
         self.events: list[dict[str, Any]] = []
         self.resyncs: list[Any] = []
         self.states: list[str] = []
@@ -522,7 +523,7 @@ class LiveClient:
 
         delay = 0.5
         base = self.user.stack.base
-        url = base.replace("http://", "ws://") + "/ws/dispatch/"
+        url = base.replace("http://", "ws://") + "/ws/dispatch/" + self.feed
         while not self._stop.is_set():
             self._set("connecting")
             try:

@@ -95,7 +95,9 @@ def test_intake_and_pushes_survive_a_redis_outage(make_stack):
 
     with (
         harness.running(harness.LiveClient(disp, "/console/snapshot.json")) as console,
-        harness.running(harness.LiveClient(fld, "/api/v1/assignments/pending/")) as device,
+        harness.running(
+            harness.LiveClient(fld, "/api/v1/assignments/pending/", "?feed=field")
+        ) as device,
     ):
         worker = threading.Thread(target=steady_intake, daemon=True)
         worker.start()

@@ -46,7 +46,9 @@ def test_clients_reconnect_and_resync_after_the_web_process_is_killed(make_stack
 
     with (
         harness.running(harness.LiveClient(disp, "/console/snapshot.json")) as console,
-        harness.running(harness.LiveClient(fld, "/api/v1/assignments/pending/")) as device,
+        harness.running(
+            harness.LiveClient(fld, "/api/v1/assignments/pending/", "?feed=field")
+        ) as device,
     ):
         for n in range(3):
             intake(f"web-before-{n}")
