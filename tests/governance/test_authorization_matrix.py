@@ -28,6 +28,7 @@ from tests.governance.authorization_matrix import (
     ROLES,
     WEBSOCKETS,
 )
+from tests.governance.matrix_sessions import signed_in_world
 from tests.governance.matrix_support import (
     OUTCOMES,
     build_url,
@@ -38,7 +39,7 @@ from tests.governance.matrix_support import (
     shape,
     url_patterns,
 )
-from tests.governance.matrix_world import World, build_world
+from tests.governance.matrix_world import World
 
 pytestmark = pytest.mark.django_db
 
@@ -48,19 +49,7 @@ PATTERNS = {p.key: p for p in url_patterns()}
 @pytest.fixture(scope="module")
 def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
     """The cast and its records, made once; one signed-in session per role."""
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            built = build_world()
-            for role in ROLES[1:]:
-                client = Client()
-                client.force_login(built.users[role])
-                built.sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
-            yield built
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    yield from signed_in_world(django_db_blocker)
 
 
 # One client for the module: a new one loads the middleware again, and WhiteNoise's scans every
