@@ -190,27 +190,40 @@ def test_field_observation_shows_in_the_location_history_on_the_console(new_page
     assert "van idling behind the warehouse" in obs.inner_text()
 
 
+class SocketOutage:
+    """The console's websocket routed through Playwright, so a test can cut it and keep every
+    reconnect refused (the page shows "reconnecting") until ``end``."""
+
+    def __init__(self, page) -> None:
+        self.down = False
+        self.routes = []
+        page.route_web_socket("**/ws/dispatch/", self._route)
+
+    def _route(self, ws) -> None:
+        if self.down:
+            ws.close(code=4000, reason="simulated outage")
+            return
+        ws.connect_to_server()
+        self.routes.append(ws)
+
+    def cut(self) -> None:
+        self.down = True
+        self.routes[-1].close(code=4000, reason="simulated outage")
+
+    def end(self) -> None:
+        self.down = False
+
+
 def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(
     new_page, cast, agency
 ):
     page = new_page(viewport={"width": 1600, "height": 900})
     sign_in(page, "dispatcher1", TEST_PASSWORD)
-    blocked = {"on": False}
-    routes = []
-
-    def route(ws):
-        if blocked["on"]:
-            ws.close(code=4000, reason="simulated outage")
-            return
-        ws.connect_to_server()
-        routes.append(ws)
-
-    page.route_web_socket("**/ws/dispatch/", route)
+    outage = SocketOutage(page)
     page.goto("/console/")
     page.wait_for_selector("#conn[data-state=live]")
 
-    blocked["on"] = True
-    routes[-1].close(code=4000, reason="simulated outage")
+    outage.cut()
     page.wait_for_selector("#conn[data-state=reconnecting]")
     missed = services.call_create(
         agency=agency,
@@ -223,7 +236,7 @@ def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(
     page.wait_for_timeout(300)
     assert page.locator(f"#queue-table tr:has-text('{missed.number}')").count() == 0
 
-    blocked["on"] = False
+    outage.end()
     page.wait_for_selector("#conn[data-state=live]", timeout=LIVE * 2)
     page.locator(f"#queue-table tr:has-text('{missed.number}')").wait_for(timeout=LIVE)
 
@@ -247,23 +260,12 @@ def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_pa
     )
     page = new_page(viewport={"width": 1600, "height": 900})
     sign_in(page, "dispatcher1", TEST_PASSWORD)
-    blocked = {"on": False}
-    routes = []
-
-    def route(ws):
-        if blocked["on"]:
-            ws.close(code=4000, reason="simulated outage")
-            return
-        ws.connect_to_server()
-        routes.append(ws)
-
-    page.route_web_socket("**/ws/dispatch/", route)
+    outage = SocketOutage(page)
     page.goto("/console/")
     page.wait_for_selector("#conn[data-state=live]")
     page.locator(f"#queue-table tbody tr:has-text('{mine.number}')").click()
     page.locator(f"#d-unit option[value='{unit.pk}']").wait_for(state="attached", timeout=LIVE)
-    blocked["on"] = True
-    routes[-1].close(code=4000, reason="simulated outage")
+    outage.cut()
     page.wait_for_selector("#conn[data-state=reconnecting]")
 
     services.unit_assign(call_id=elsewhere.pk, unit_id=unit.pk, actor=cast["supervisor"])
