@@ -173,19 +173,23 @@ def format_run(r: dict[str, Any]) -> str:
 # --- set-up (runs in this process, Django against the scratch database) --------------------
 
 
-def set_env(args: argparse.Namespace) -> dict[str, str]:
-    """Production-mode environment for this process and the server."""
+def set_env(
+    args: argparse.Namespace, channels_prefix: str = "beacon-bench-push", **extra: str
+) -> dict[str, str]:
+    """Production-mode environment for this process and every process it starts (the soak
+    uses it too, with its own channel prefix)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=args.postgres,
         REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
-        CHANNELS_PREFIX="beacon-bench-push",
+        CHANNELS_PREFIX=channels_prefix,
         SECRET_KEY=os.environ.get("SECRET_KEY") or SECRET,
         BEACON_EMBEDDED_BEAT="false",
         UVICORN_LOG_LEVEL="warning",
         PYTHONUNBUFFERED="1",
         MAP_TILE_URL="",
+        **extra,
     )
     os.environ.update(env)
     return env

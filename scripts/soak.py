@@ -78,7 +78,6 @@ PYTHON = sys.executable
 DOCS = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- soak:begin (scripts/soak.py replaces this section on each run) -->"
 END = "<!-- soak:end -->"
-SECRET = "soak-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 CENTRE = (29.4241, -98.4936)
 PING_EVERY = 25.0  # static/js/beacon.js
 SNAPSHOT_EVERY = 60.0  # static/js/console.js: setInterval(resync, 60000)
@@ -88,7 +87,7 @@ PROGRESS_EVERY = 10.0
 KEEP_ALIVE_S = 4.0  # below uvicorn's timeout_keep_alive (5 s)
 
 sys.path.insert(0, str(SCRIPTS))
-from bench_push import percentile, stop_server  # noqa: E402
+from bench_push import percentile, set_env, stop_server  # noqa: E402
 
 
 def env_default(name: str, default: Any) -> Any:
@@ -239,25 +238,6 @@ class Http:
 
 
 # --- set-up (this process, Django against the scratch database) ------------------------------
-
-
-def production_env(args: argparse.Namespace) -> dict[str, str]:
-    """The environment of this process and of every process it starts."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=args.postgres,
-        REDIS_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
-        CHANNELS_PREFIX="beacon-soak",
-        SECRET_KEY=os.environ.get("SECRET_KEY") or SECRET,
-        BEACON_EMBEDDED_BEAT="false",
-        UVICORN_LOG_LEVEL="warning",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-        MAP_TILE_URL="",
-    )
-    os.environ.update(env)
-    return env
 
 
 def fresh_database(url: str) -> None:
@@ -1101,7 +1081,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    env = production_env(args)
+    env = set_env(args, channels_prefix="beacon-soak", LOG_LEVEL="WARNING")
     git = shutil.which("git") or "/usr/bin/git"
     code = subprocess.run(  # noqa: S603
         [git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
