@@ -374,6 +374,8 @@ else:
             },
         }
     }
+# AVL moves reach consoles batched, one event per agency per this many seconds (dispatch.realtime).
+BEACON_UNIT_MOVES_EVERY_S = env.float("BEACON_UNIT_MOVES_EVERY_S", default=1.0)
 # The embedded server runs beat in a thread unless told not to (tests, management commands).
 BEACON_EMBEDDED_BEAT = env.bool("BEACON_EMBEDDED_BEAT", default=EMBEDDED)
 

@@ -12,6 +12,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789abcdef")
 os.environ.setdefault("BEACON_EMBEDDED_BEAT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
+# Unit moves are batched per second in production; tests wait for pushes in tenths of a second.
+os.environ.setdefault("BEACON_UNIT_MOVES_EVERY_S", "0.05")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, VAR_DIR

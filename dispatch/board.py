@@ -18,9 +18,14 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-def call_row(call: Call) -> dict[str, Any]:
-    """One pending-queue / map row (needs call_type, location and ``open_assignments`` loaded)."""
-    units = [a.unit.call_sign for a in getattr(call, "open_assignments", [])]
+def call_row(call: Call, *, call_signs: list[str] | None = None) -> dict[str, Any]:
+    """One pending-queue / map row (needs call_type, location and ``open_assignments`` loaded,
+    or the open units' ``call_signs`` given)."""
+    units = (
+        [a.unit.call_sign for a in getattr(call, "open_assignments", [])]
+        if call_signs is None
+        else call_signs
+    )
     return {
         "id": call.pk,
         "number": call.number,

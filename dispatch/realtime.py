@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
-from beacon_core.realtime import publish_on_commit
+from beacon_core.realtime import Coalescer, publish_on_commit
 from governance import webhooks
 from governance.choices import Category
 
@@ -98,20 +98,22 @@ class CallEventPayload(TypedDict):
     number: str
     status: str
     version: int
-
-
-class UnitEventPayload(TypedDict):
-    type: Literal["unit_status_changed", "unit_moved", "unit_assigned"]
-    unit_id: int
-    agency_id: int
-    status: str
-    call_id: int | None
-    latitude: float | None
-    longitude: float | None
+    # The call's queue row as the console snapshot shows it (dispatch.board.call_row): a console
+    # applies it in place instead of re-reading the whole board. The consumer forwards the event
+    # only to those who may view the agency's calls, and calls are filtered by agency alone, so
+    # the row holds nothing the receiver's own snapshot would not (no caller identity, no
+    # narrative). Before this, 50 consoles re-read the board after each burst of events: the
+    # soak's largest request share (docs/benchmarks.md).
+    row: dict[str, Any]
 
 
 def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], call: Any) -> None:
-    """Tell consoles a call changed; they fetch the detail they are allowed to see."""
+    """Tell consoles a call changed, with its queue row; detail they fetch through the API."""
+    from dispatch.board import call_row
+
+    # Read inside the writer's transaction, so a unit just assigned is included and one just
+    # cleared is not (it hears of that as a unit event).
+    units = [] if kind == "call_created" else _open_units(call)
     payload: CallEventPayload = {
         "type": kind,
         "call_id": call.pk,
@@ -119,22 +121,22 @@ def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], c
         "number": call.number,
         "status": call.status,
         "version": call.version,
+        "row": call_row(call, call_signs=[sign for _, sign in units]),
     }
     # Field devices do not listen to the agency-wide stream (see FIELD_FEED): the units on the
     # call hear of it through their own group. A console in both gets the agency copy only.
-    units = [] if kind == "call_created" else call_unit_ids(call)
-    publish_on_commit([agency_group(call.agency_id), *(unit_group(u) for u in units)], payload)
+    groups = [agency_group(call.agency_id), *(unit_group(u) for u, _ in units)]
+    publish_on_commit(groups, payload)
 
 
-def call_unit_ids(call: Any) -> list[int]:
-    """The units on the call now (read inside the writer's transaction, so a unit just
-    assigned is included and one just cleared is not: it hears of that as a unit event)."""
+def _open_units(call: Any) -> list[tuple[int, str]]:
+    """(id, call sign) of the units on the call now, in the order they were assigned."""
     from dispatch.models import CallAssignment
 
     return list(
-        CallAssignment.objects.filter(call_id=call.pk, cleared_at__isnull=True).values_list(
-            "unit_id", flat=True
-        )
+        CallAssignment.objects.filter(call_id=call.pk, cleared_at__isnull=True)
+        .order_by("assigned_at", "id")
+        .values_list("unit_id", "unit__call_sign")
     )
 
 
@@ -157,13 +159,23 @@ def publish_alert(alert: Any) -> None:
     publish_on_commit([agency_group(alert.agency_id)], payload)
 
 
+class UnitEventPayload(TypedDict):
+    type: Literal["unit_status_changed", "unit_assigned"]
+    unit_id: int
+    agency_id: int
+    status: str
+    call_id: int | None
+    latitude: float | None
+    longitude: float | None
+
+
 def publish_unit(
-    kind: Literal["unit_status_changed", "unit_moved", "unit_assigned"],
+    kind: Literal["unit_status_changed", "unit_assigned"],
     unit: Any,
     *,
     call_id: int | None = None,
 ) -> None:
-    """Tell consoles and the unit's own devices that a unit changed."""
+    """Tell consoles and the unit's own devices that a unit's status or call changed."""
     payload: UnitEventPayload = {
         "type": kind,
         "unit_id": unit.pk,
@@ -174,6 +186,57 @@ def publish_unit(
         "longitude": unit.longitude,
     }
     publish_on_commit([agency_group(unit.agency_id), unit_group(unit.pk)], payload)
+
+
+# AVL moves go out batched: one ``units_moved`` event per agency and second, listing each unit
+# that moved with its newest fix (see Coalescer). Only to the agency group: a unit's own devices
+# sent the fix, and a phone re-read its page on every event it heard (its own moves included).
+UNITS_MOVED = "units_moved"
+
+
+def _agency_of_group(group: str) -> dict[str, Any]:
+    return {"agency_id": int(group.rsplit(".", 1)[1])}
+
+
+def _moves_interval() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "BEACON_UNIT_MOVES_EVERY_S", 1.0))
+
+
+_unit_moves: Coalescer | None = None
+
+
+def unit_moves() -> Coalescer:
+    """The process's batcher of unit moves (created on first use, so settings are read then)."""
+    global _unit_moves
+    if _unit_moves is None:
+        _unit_moves = Coalescer(
+            UNITS_MOVED, interval_s=_moves_interval(), envelope=_agency_of_group
+        )
+    return _unit_moves
+
+
+class UnitMovePayload(TypedDict):
+    unit_id: int
+    status: str
+    latitude: float | None
+    longitude: float | None
+    heading: float | None
+    position_at: str | None
+
+
+def publish_unit_moved(unit: Any) -> None:
+    """Queue the unit's new position for its agency's next ``units_moved`` batch."""
+    item: UnitMovePayload = {
+        "unit_id": unit.pk,
+        "status": unit.status,
+        "latitude": unit.latitude,
+        "longitude": unit.longitude,
+        "heading": unit.heading,
+        "position_at": _iso(unit.position_at),
+    }
+    unit_moves().add_on_commit(agency_group(unit.agency_id), unit.pk, item)
 
 
 def _iso(value: Any) -> str | None:

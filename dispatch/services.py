@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from beacon_core.errors import ConflictError, DomainError, NotFoundError
@@ -259,17 +258,34 @@ def call_numbers_allocate(*, year: int, count: int = 1) -> list[str]:
     """
     if count < 1:
         return []
-    with transaction.atomic():
-        updated = CallNumberCounter.objects.filter(year=year).update(last=F("last") + count)
-        if not updated:
+    # One statement and no savepoint: every call intake holds this row lock until it commits,
+    # so each round trip taken after it lengthens the queue of intakes waiting for the next
+    # number (the soak measured intake serialised at ~14 calls/s before this was trimmed).
+    with transaction.atomic(savepoint=False):
+        last = _counter_add(year, count)
+        if last is None:
             try:
                 with transaction.atomic():
                     CallNumberCounter.objects.create(year=year, last=count)
-            except IntegrityError:
-                CallNumberCounter.objects.filter(year=year).update(last=F("last") + count)
-        last = CallNumberCounter.objects.filter(year=year).values_list("last", flat=True).get()
+                last = count
+            except IntegrityError:  # another first call of the year created the row meanwhile
+                last = _counter_add(year, count)
+    if last is None:  # pragma: no cover - the row exists by now
+        raise RuntimeError(f"call number counter for {year} is missing")
     first = last - count + 1
     return [f"{year}-{n:06d}" for n in range(first, last + 1)]
+
+
+def _counter_add(year: int, count: int) -> int | None:
+    """``last += count`` for ``year``, returning the new ``last`` (None if there is no row)."""
+    table = connection.ops.quote_name(CallNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {table} SET "last" = "last" + %s WHERE "year" = %s RETURNING "last"',  # noqa: S608 - the table name is the model's
+            [count, year],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def _local_year(when: dt.datetime) -> int:
@@ -338,7 +354,9 @@ def call_create(
             lat, lon = location.latitude, location.longitude
     number = call_numbers_allocate(year=_local_year(received))[0]
     try:
-        with transaction.atomic():
+        # A savepoint only where a unique external id can collide (below): each one is two more
+        # round trips while this intake holds the call number lock.
+        with transaction.atomic(savepoint=external_id is not None or external_ref is not None):
             call = Call.objects.create(
                 agency=agency,
                 number=number,
@@ -1105,9 +1123,13 @@ def unit_positions_record(
         unit = Unit.objects.select_for_update().filter(pk=unit_id).first()
         if unit is None:
             raise DomainError("No such unit.", field="unit")
-        before = UnitPosition.objects.filter(unit_id=unit_id).count()
+        # Counted over this batch's fix times only (the unique (unit, recorded_at) index), not
+        # the unit's whole history: that grew with every fix and made each post slower. The
+        # unit's row lock above keeps another batch for the unit from landing in between.
+        times = {r.recorded_at for r in rows}
+        already = UnitPosition.objects.filter(unit_id=unit_id, recorded_at__in=times).count()
         UnitPosition.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        stored = UnitPosition.objects.filter(unit_id=unit_id).count() - before
+        stored = len(times) - already
         newest = max(rows, key=lambda r: r.recorded_at)
         if unit.position_at is None or newest.recorded_at > unit.position_at:
             unit.latitude, unit.longitude = newest.latitude, newest.longitude
@@ -1130,7 +1152,7 @@ def unit_positions_record(
                     "h3_r11",
                 ]
             )
-            realtime.publish_unit("unit_moved", unit)
+            realtime.publish_unit_moved(unit)
     return {"stored": stored, "duplicates": len(rows) - stored}
 
 

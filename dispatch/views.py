@@ -21,7 +21,7 @@ from beacon_core.api.throttling import throttle_page_json
 from beacon_core.errors import DomainError, NotFoundError
 from beacon_core.maps import map_config
 from dispatch import board, realtime, selectors, services
-from dispatch.choices import ObservationCategory, UnitStatus
+from dispatch.choices import OPEN_CALL_STATUSES, ObservationCategory, UnitStatus
 from dispatch.console_config import console_settings
 from dispatch.context import (
     closest_available_units,
@@ -121,6 +121,8 @@ def console_page(request: HttpRequest) -> HttpResponse:
     config = {
         "callTypes": call_types,
         "dispositions": dispositions,
+        # A pushed call row in one of these stays on the board; any other status takes it off.
+        "openStatuses": list(OPEN_CALL_STATUSES),
         "settings": console_settings(),
         "canSeePersons": can(request.user, Action.VIEW, Category.PERSON),
         "map": map_config(),

@@ -314,7 +314,9 @@ def record(
         served = _current_request.get()
         if served is not None:
             setattr(served, _REFUSAL_RECORDED, True)
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failed append fails that transaction anyway,
+    # and the two extra round trips would be taken while holding the chain lock.
+    with transaction.atomic(savepoint=False):
         _lock_chain()
         head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
         fields["seq"] = head["seq"] + 1 if head else 1

@@ -28,8 +28,9 @@ flushed; never 0). The script
      when the push arrives (``POST .../acknowledge/``), and polls ``assignments/pending/`` every
      60 s, as the field page does;
    - consoles behave as ``static/js/console.js``: a ``ping`` every 25 s, a snapshot read
-     (``/console/snapshot.json``) every 60 s, and one 80 ms after a burst of events ends (the
-     page's debounced resync); devices ping every 25 s;
+     (``/console/snapshot.json``) every 60 s; call events (which carry their queue row) and
+     batched ``units_moved`` events are applied in place, any other event asks for a snapshot
+     read at most once a second (the page's throttled resync); devices ping every 25 s;
 4. drains (waits up to ``--settle`` s for answers and pushes still under way), stops everything,
    checks the audit chain (``verify_audit``) and reports.
 
@@ -81,7 +82,7 @@ END = "<!-- soak:end -->"
 CENTRE = (29.4241, -98.4936)
 PING_EVERY = 25.0  # static/js/beacon.js
 SNAPSHOT_EVERY = 60.0  # static/js/console.js: setInterval(resync, 60000)
-RESYNC_QUIET = 0.080  # console.js: debounce(resync, 80)
+RESYNC_SPACING = 1.0  # console.js: resyncSoon(), at most one board re-read a second
 PENDING_EVERY = 60.0  # field page: assignments/pending/ on load, reconnect and every minute
 PROGRESS_EVERY = 10.0
 KEEP_ALIVE_S = 4.0  # below uvicorn's timeout_keep_alive (5 s)
@@ -661,7 +662,7 @@ class Load:
                 if console:
                     if kind == "call_created":
                         self.console_events[who] += 1
-                    on_event()
+                    on_event(event)
                 elif kind == "assignment.issued":
                     aid = int(event["assignment_id"])
                     self.received[(who, aid)] += 1
@@ -714,7 +715,7 @@ class Load:
             if isinstance(ws, BaseException):
                 continue
             tasks.append(
-                asyncio.create_task(self.read(ws, i, console=False, on_event=lambda: None))
+                asyncio.create_task(self.read(ws, i, console=False, on_event=lambda _: None))
             )
             tasks.append(asyncio.create_task(self.pinger(ws, self.rng.uniform(0, PING_EVERY))))
         n = len(cast.unit_ids)
@@ -767,17 +768,21 @@ class Load:
         """A console: counts call events and re-reads the board as console.js does."""
         cookie = self.cast.console_cookies[i]
         pending: list[asyncio.TimerHandle | None] = [None]
+        last = [0.0]
 
         def snapshot() -> None:
+            pending[0] = None
+            last[0] = time.perf_counter()
             if not self.stop.is_set():
-                self.fire(time.perf_counter(), "GET", "/console/snapshot.json", cookie=cookie)
+                self.fire(last[0], "GET", "/console/snapshot.json", cookie=cookie)
 
-        def on_event() -> None:
-            if not self.args.console_resync:
+        def on_event(event: dict[str, Any]) -> None:
+            if not self.args.console_resync or pending[0] is not None:
                 return
-            if pending[0] is not None:
-                pending[0].cancel()
-            pending[0] = loop.call_later(RESYNC_QUIET, snapshot)
+            if event.get("type") == "units_moved" or "row" in event:
+                return  # applied in place
+            wait = max(0.080, RESYNC_SPACING - (time.perf_counter() - last[0]))
+            pending[0] = loop.call_later(wait, snapshot)
 
         periodic = asyncio.create_task(
             self.timetable(
@@ -903,8 +908,8 @@ def report_markdown(r: dict[str, Any]) -> str:
         f"{a['call_rate']:g} calls/s through `POST /api/v1/calls/` (each closed "
         f"{a['call_lifetime']:g} s later), {a['devices']} devices posting a fix every "
         f"{a['avl_every']:g} s and polling their pending assignments every minute, "
-        f"{a['consoles']} consoles on the websocket (pings, a snapshot every minute and after "
-        "each burst of events, like `console.js`), an assignment issued to a random device "
+        f"{a['consoles']} consoles on the websocket (pings, a snapshot every minute, events "
+        "applied in place and a throttled snapshot for the rest, like `console.js`), an assignment issued to a random device "
         f"every {a['assign_every']:g} s and acknowledged on arrival, and the nightly analysis "
         f"fan-out started by beat every {a['analysis_every']:g} s over {a['history']:,} "
         "synthetic past calls plus the soak's own. Options: `SOAK_SECONDS`, `SOAK_CALL_RATE`, "
@@ -1053,7 +1058,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--console-resync",
         action=argparse.BooleanOptionalAction,
         default=bool(env_default("CONSOLE_RESYNC", 1)),
-        help="consoles re-read the snapshot 80 ms after a burst of events, as console.js does.",
+        help="consoles re-read the snapshot (at most once a second) after events that carry no row, as console.js does.",
     )
     p.add_argument("--settle", type=float, default=20.0, help="max s to drain at the end.")
     p.add_argument(

@@ -340,11 +340,60 @@
     const r = await api("GET", config.urls.snapshot);
     if (!r.ok) return;
     state.calls = r.data.calls; state.units = r.data.units;
+    // What the server says now replaces the versions events brought (and keeps the map small).
+    seenVersion.clear();
+    for (const c of state.calls) seenVersion.set(c.id, c.version);
     renderQueue(); renderUnits();
     map.setCalls(state.calls); map.setUnits(state.units); map.setHazards(r.data.hazards || []); map.setAreas(r.data.areas || []);
   }
-  const resyncSoon = debounce(resync, 80);
   const refreshDetailSoon = debounce(() => { if (state.selectedId) selectCall(state.selectedId); }, 120);
+
+  // ---- live events, applied in place --------------------------------------------
+  // Call events carry the call's queue row and AVL moves arrive batched (units_moved), so the
+  // console updates what it shows without re-reading the board: with 50 consoles, a re-read
+  // after every burst of events was the server's largest request load (docs/benchmarks.md).
+  // Events without a row (unit status, partner alerts) re-read the board, at most once a second.
+  const OPEN = new Set(config.openStatuses);
+  const seenVersion = new Map(); // call id -> newest version applied (closed calls included)
+  function byQueueOrder(a, b) { return a.priority - b.priority || Date.parse(a.received_at) - Date.parse(b.received_at); }
+  function applyCallRow(row) {
+    // Events from several server processes can overtake each other: an older version never
+    // replaces a newer one, and a closed call does not come back.
+    if ((seenVersion.get(row.id) || 0) > row.version) return;
+    seenVersion.set(row.id, row.version);
+    const rest = state.calls.filter((c) => c.id !== row.id);
+    state.calls = OPEN.has(row.status) ? [...rest, row].sort(byQueueOrder) : rest;
+    renderSoon({ calls: true });
+  }
+  function applyMoves(items) {
+    const now = Date.now();
+    for (const m of items) {
+      const u = state.units.find((x) => x.id === m.unit_id);
+      if (!u) continue; // a unit this console does not show (a resync adds new units)
+      Object.assign(u, { latitude: m.latitude, longitude: m.longitude, heading: m.heading, position_at: m.position_at, fix_age_s: ageSeconds(m.position_at, now) });
+    }
+    renderSoon({ units: true });
+  }
+  // Redraws are batched: a burst of events costs one redraw of the queue, board and map.
+  const dirty = { calls: false, units: false };
+  let redrawTimer = null;
+  function renderSoon(parts) {
+    Object.assign(dirty, parts);
+    if (redrawTimer) return;
+    redrawTimer = setTimeout(() => {
+      redrawTimer = null;
+      if (dirty.calls) { renderQueue(); map.setCalls(state.calls); }
+      if (dirty.units) { renderUnits(); map.setUnits(state.units); }
+      dirty.calls = dirty.units = false;
+    }, 150);
+  }
+  // A full re-read at most once a second, whatever the rate of events asking for one.
+  let lastResync = 0, resyncTimer = null;
+  function resyncSoon() {
+    if (resyncTimer) return;
+    const wait = Math.max(80, 1000 - (Date.now() - lastResync));
+    resyncTimer = setTimeout(() => { resyncTimer = null; lastResync = Date.now(); resync(); }, wait);
+  }
 
   function setConn(s) {
     const box = $("#conn");
@@ -360,7 +409,9 @@
         // see (persons, notes, findings) disappears without signing out.
         resyncSoon(); refreshDetailSoon(); refreshContext(); return;
       }
-      resyncSoon();
+      if (ev.type === "units_moved") { applyMoves(ev.items || []); return; }
+      if (ev.row) applyCallRow(ev.row);
+      else resyncSoon();
       if (state.selectedId && ev.call_id === state.selectedId) refreshDetailSoon();
     },
   });

@@ -287,3 +287,40 @@ def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_pa
     refusal = page.locator("#d-errors").inner_text()
     assert "already closed" in refusal and f"{mine.number} is closed, no units" in refusal
     assert page.locator("#d-close").count() == 0  # a closed call offers no actions
+
+
+def test_an_avl_fix_moves_the_unit_on_the_console_without_a_board_re_read(
+    new_page, cast, agency
+):
+    """A phone's fix reaches the console as a batched ``units_moved`` event that the page applies
+    in place (board row and map marker); the console does not re-read the whole board for it."""
+    unit = UnitFactory(agency=agency, call_sign="7M1", latitude=None, longitude=None)
+    unit.users.add(cast["field"])
+    page = _console(new_page, "dispatcher1")
+    row = page.locator("#unit-table tbody tr:has-text('7M1')")
+    row.wait_for(timeout=LIVE)
+    assert row.locator("td").nth(4).inner_text() == "—"  # no fix yet
+    markers = page.locator(".unit-icon .unit-label:text-is('7M1')")
+    assert markers.count() == 0
+    board_reads: list[str] = []
+    page.on("request", lambda r: board_reads.append(r.url) if "snapshot.json" in r.url else None)
+
+    phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    sign_in(phone, "field1", TEST_PASSWORD)
+    phone.goto("/field/")
+    phone.wait_for_selector("#conn[data-state=live]")
+    status = phone.evaluate(
+        """async (unit) => (await window.Beacon.api("POST", `/api/v1/units/${unit}/positions/`,
+            {positions: [{recorded_at: new Date().toISOString(), latitude: 29.45,
+                          longitude: -98.48, heading: 45}]})).status""",
+        unit.pk,
+    )
+    assert status == 200
+
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#unit-table tbody tr')]
+            .some((tr) => tr.textContent.includes('7M1') && tr.cells[4].textContent !== '—')""",
+        timeout=LIVE,
+    )
+    markers.wait_for(timeout=LIVE)
+    assert board_reads == []

@@ -204,6 +204,7 @@ async def test_a_call_created_in_a_sync_thread_reaches_the_agency_console_only(
 
     event = await mine.receive_json_from(timeout=2)
     call = await writer.outcome()
+    row = event.pop("row")
     assert event == {
         "type": "call_created",
         "call_id": call.pk,
@@ -212,6 +213,7 @@ async def test_a_call_created_in_a_sync_thread_reaches_the_agency_console_only(
         "status": "pending",
         "version": 1,
     }
+    assert (row["id"], row["number"], row["units"]) == (call.pk, call.number, [])
     assert await neighbour.receive_nothing(timeout=0.3)
 
 
@@ -293,7 +295,7 @@ async def test_a_phone_on_the_field_feed_hears_only_its_units_and_their_calls(
 
     await in_sync_thread(elsewhere)
     assert await phone.receive_nothing(timeout=0.5)
-    assert {e["type"] for e in await drain(console)} == {"call_created", "unit_moved"}
+    assert {e["type"] for e in await drain(console)} == {"call_created", "units_moved"}
 
     await in_sync_thread(
         lambda: services.call_add_note(
@@ -303,6 +305,64 @@ async def test_a_phone_on_the_field_feed_hears_only_its_units_and_their_calls(
     heard = await drain(phone)
     assert [(e["type"], e["call_id"]) for e in heard] == [("call_updated", call.pk)]
     assert [e["type"] for e in await drain(console)] == ["call_updated"]  # the agency copy only
+
+
+def _fix(lat: float, lon: float, seconds_ago: float = 0) -> dict[str, Any]:
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds_ago)
+    return {"recorded_at": at, "latitude": lat, "longitude": lon, "heading": 90.0}
+
+
+async def test_unit_moves_reach_consoles_batched_and_not_the_units_own_devices(
+    cast, agency, other_agency, sockets
+):
+    """AVL fixes from many units within the batching interval arrive as one ``units_moved``
+    event per agency, each unit with its newest position; the unit's own phone (which sent the
+    fix) and consoles of other agencies hear nothing."""
+    field_user = cast["field"]
+
+    def setup() -> tuple[Any, Any]:
+        mine, other = UnitFactory(agency=agency), UnitFactory(agency=agency)
+        mine.users.add(field_user)
+        return mine, other
+
+    mine, other = await in_sync_thread(setup)
+    console = await sockets(cast["dispatcher"])
+    phone = await sockets(field_user, path=f"{PATH}?feed=field")
+    elsewhere = await sockets(
+        await in_sync_thread(lambda: UserFactory(roles=["dispatcher"], agency=other_agency))
+    )
+
+    def move() -> None:
+        services.unit_positions_record(unit_id=mine.pk, positions=[_fix(29.40, -98.50, 2)])
+        services.unit_positions_record(unit_id=other.pk, positions=[_fix(29.41, -98.51)])
+        services.unit_positions_record(unit_id=mine.pk, positions=[_fix(29.42, -98.52)])
+
+    await in_sync_thread(move)
+    events = await drain(console)
+    items = [i for e in events for i in e["items"]]
+    assert {e["type"] for e in events} == {"units_moved"}
+    assert {e["agency_id"] for e in events} == {agency.pk}
+    assert len(events) < 3  # batched (the interval may split the three fixes in two at most)
+    newest = {i["unit_id"]: (i["latitude"], i["longitude"]) for i in items}
+    assert newest == {mine.pk: (29.42, -98.52), other.pk: (29.41, -98.51)}
+    assert all(i["heading"] == 90.0 and i["position_at"] for i in items)
+    assert await phone.receive_nothing(timeout=0.3)
+    assert await elsewhere.receive_nothing(timeout=0.1)
+
+
+async def test_a_move_in_a_rolled_back_transaction_is_not_sent(cast, agency, sockets):
+    unit = await in_sync_thread(lambda: UnitFactory(agency=agency))
+    console = await sockets(cast["dispatcher"])
+
+    def move_then_fail() -> None:
+        from django.db import transaction
+
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            services.unit_positions_record(unit_id=unit.pk, positions=[_fix(29.4, -98.5)])
+            raise RuntimeError("the surrounding write failed")
+
+    await in_sync_thread(move_then_fail)
+    assert await console.receive_nothing(timeout=0.4)
 
 
 async def test_a_superuser_console_receives_every_agency(agency, other_agency, cast, sockets):

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.urls import reverse
 
 from beacon_core import realtime as core_realtime
 from dispatch import services
 from dispatch.models import Call, CallType
 from dispatch.realtime import agency_group, unit_group
-from tests.factories import UnitFactory
+from tests.factories import UnitFactory, disposition
 
 pytestmark = pytest.mark.django_db
 
@@ -52,9 +53,43 @@ def test_events_wait_for_the_commit(cast, agency, published, django_capture_on_c
                 "number": call.number,
                 "status": "pending",
                 "version": 1,
+                "row": published[0][1]["row"],  # compared with the snapshot's row below
             },
         )
     ]
+
+
+def test_call_events_carry_the_row_the_console_snapshot_shows(
+    cast, agency, client, published, django_capture_on_commit_callbacks
+):
+    """console.js applies the pushed row in place of re-reading the board, so it must be the
+    snapshot's row exactly: at creation, with a unit on the call, and when the call closes."""
+    dispatcher = cast["dispatcher"]
+    client.force_login(dispatcher)
+    unit = UnitFactory(agency=agency)
+
+    def snapshot_row(call_id: int) -> dict[str, Any] | None:
+        calls = client.get(reverse("console-snapshot")).json()["calls"]
+        return next((c for c in calls if c["id"] == call_id), None)
+
+    def last_call_event() -> dict[str, Any]:
+        return [e for g, e in published if e["type"].startswith("call_")][-1]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call = create(agency, dispatcher)
+    assert last_call_event()["row"] == snapshot_row(call.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=dispatcher)
+    pushed = last_call_event()["row"]
+    assert pushed == snapshot_row(call.pk)
+    assert pushed["units"] == [unit.call_sign]
+    assert pushed["status"] == "dispatched"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.call_close(call_id=call.pk, actor=dispatcher, disposition=disposition("REPORT"))
+    closed = last_call_event()
+    assert closed["type"] == "call_closed"
+    assert closed["row"]["status"] == "closed" and closed["row"]["version"] > pushed["version"]
+    assert snapshot_row(call.pk) is None  # gone from the board, as the console removes it
 
 
 def test_a_rolled_back_write_publishes_nothing(
