@@ -374,6 +374,9 @@ else:
             },
         }
     }
+# HTTP requests one server process runs inside Django at once; more wait on the event loop
+# (beacon_core/asgi_limits.py). 0 = no bound.
+BEACON_HTTP_CONCURRENCY = env.int("BEACON_HTTP_CONCURRENCY", default=8)
 # AVL moves reach consoles batched, one event per agency per this many seconds (dispatch.realtime).
 BEACON_UNIT_MOVES_EVERY_S = env.float("BEACON_UNIT_MOVES_EVERY_S", default=1.0)
 # The embedded server runs beat in a thread unless told not to (tests, management commands).
