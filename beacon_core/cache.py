@@ -11,10 +11,12 @@ not enforced while Redis is away; that is logged, at most every 30 s per process
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -23,10 +25,38 @@ WARN_EVERY_S = 30.0
 OUTAGE_ERRORS = (RedisError, OSError)
 
 
+class SharedPoolRedisCacheClient(RedisCacheClient):
+    """Django's Redis client with one connection pool per server and process, not per client.
+
+    Django keeps a cache object per thread, and under ASGI each request runs in a thread of its
+    own: every request built a new pool and opened a new Redis connection for its rate-limit
+    counter (a soak profile showed connecting to Redis as 5 % of the server's time).
+    """
+
+    _shared: dict[tuple[int, str], Any] = {}
+    _shared_lock = threading.Lock()
+
+    def _get_connection_pool(self, write: bool) -> Any:
+        server = self._servers[self._get_connection_pool_index(write)]
+        key = (os.getpid(), server)  # a forked child must not share its parent's sockets
+        pool = self._shared.get(key)
+        if pool is None:
+            with self._shared_lock:
+                pool = self._shared.get(key)
+                if pool is None:
+                    pool = self._pool_class.from_url(server, **self._pool_options)
+                    self._shared[key] = pool
+        return pool
+
+
 class OutageTolerantRedisCache(RedisCache):
     """``RedisCache`` whose operations survive Redis being unreachable (see module docstring)."""
 
     _last_warning = 0.0
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedPoolRedisCacheClient
 
     def _outage(self, operation: str, exc: BaseException) -> None:
         now = time.monotonic()
