@@ -371,6 +371,11 @@ else:
                 # redis" (the soak, scripts/soak.py, lost consoles that way). Read for longer.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNELS_PREFIX", default="beacon"),
+                # Messages waiting for one socket (and for one server process) before further
+                # ones are dropped, silently (logged at INFO). channels-redis keeps 100; a console
+                # gets ~40 call events a second at the soak's peak, so a 2.5 s stall of its
+                # server lost frames (docs/benchmarks.md, Soak).
+                "capacity": env.int("CHANNELS_CAPACITY", default=1000),
             },
         }
     }

@@ -35,6 +35,8 @@ out = {
     "broker": settings.CELERY_BROKER_URL,
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
+    "layer_capacity": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("capacity"),
+    "db_pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
     "secret_key": settings.SECRET_KEY,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "debug": settings.DEBUG,
@@ -165,6 +167,7 @@ def test_redis_url_selects_channels_redis_and_a_real_broker(tmp_path):
     assert out["eager"] is False
     assert out["broker"] == "redis://cache.internal:6379/2"
     assert out["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert out["layer_capacity"] == 1000  # not channels-redis's 100 (docs/benchmarks.md, Soak)
     assert out["layer_hosts"] == [
         {"address": "redis://cache.internal:6379/2", "socket_timeout": 15}
     ]
@@ -243,3 +246,12 @@ def test_check_deploy_flags_debug_in_production(tmp_path):
     )
     assert result.returncode != 0
     assert "security.W018" in result.stdout + result.stderr
+
+
+def test_only_a_process_asked_to_pool_gets_a_postgresql_pool(tmp_path):
+    """`manage.py serve` sets BEACON_DB_POOL for its workers (beacon_core/db_pool.py); Celery
+    workers and commands, which fork, never pool."""
+    base = {"DATABASE_URL": "postgres://beacon@db.internal/beacon", "SECRET_KEY": long_key()}
+    assert probe(tmp_path, **base)["db_pool"] is None
+    pooled = probe(tmp_path, **base, BEACON_DB_POOL="1", BEACON_HTTP_CONCURRENCY="6")
+    assert pooled["db_pool"] == {"min_size": 2, "max_size": 14, "timeout": 10}
