@@ -254,4 +254,4 @@ def test_only_a_process_asked_to_pool_gets_a_postgresql_pool(tmp_path):
     base = {"DATABASE_URL": "postgres://beacon@db.internal/beacon", "SECRET_KEY": long_key()}
     assert probe(tmp_path, **base)["db_pool"] is None
     pooled = probe(tmp_path, **base, BEACON_DB_POOL="1", BEACON_HTTP_CONCURRENCY="6")
-    assert pooled["db_pool"] == {"min_size": 2, "max_size": 14, "timeout": 10}
+    assert pooled["db_pool"] == {"min_size": 2, "max_size": 14, "timeout": 5}
