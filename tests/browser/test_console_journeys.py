@@ -289,9 +289,7 @@ def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_pa
     assert page.locator("#d-close").count() == 0  # a closed call offers no actions
 
 
-def test_an_avl_fix_moves_the_unit_on_the_console_without_a_board_re_read(
-    new_page, cast, agency
-):
+def test_an_avl_fix_moves_the_unit_on_the_console_without_a_board_re_read(new_page, cast, agency):
     """A phone's fix reaches the console as a batched ``units_moved`` event that the page applies
     in place (board row and map marker); the console does not re-read the whole board for it."""
     unit = UnitFactory(agency=agency, call_sign="7M1", latitude=None, longitude=None)

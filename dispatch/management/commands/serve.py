@@ -50,7 +50,9 @@ class Command(BaseCommand):
         )
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         pooled = enable_for_server()
-        self.stdout.write(f"Beacon {mode}; database: {db}{' (pooled connections)' if pooled else ''}")
+        self.stdout.write(
+            f"Beacon {mode}; database: {db}{' (pooled connections)' if pooled else ''}"
+        )
         self.stdout.write(f"Listening on http://{options['host']}:{options['port']}/")
         if workers == 1:
             if start_embedded_beat():
