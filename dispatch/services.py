@@ -278,12 +278,11 @@ def call_numbers_allocate(*, year: int, count: int = 1) -> list[str]:
 
 def _counter_add(year: int, count: int) -> int | None:
     """``last += count`` for ``year``, returning the new ``last`` (None if there is no row)."""
+    # Only the model's own table name is formatted in; the values are parameters.
     table = connection.ops.quote_name(CallNumberCounter._meta.db_table)
+    sql = f'UPDATE {table} SET "last" = "last" + %s WHERE "year" = %s RETURNING "last"'  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'UPDATE {table} SET "last" = "last" + %s WHERE "year" = %s RETURNING "last"',  # noqa: S608 - the table name is the model's
-            [count, year],
-        )
+        cursor.execute(sql, [count, year])
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 
