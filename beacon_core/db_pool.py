@@ -18,7 +18,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-ENV = "BEACON_DB_POOL"
+ENV = "BEACON_DB_POOL"  # the operator's opt-in
+# Set by ``serve`` for itself and the worker processes it starts: settings.py pools only where
+# this is set, so an opt-in exported to every service (Celery workers too) pools only the server.
+ACTIVE_ENV = "BEACON_DB_POOL_ACTIVE"
 
 
 def pool_options(http_concurrency: int) -> dict[str, Any]:
@@ -32,23 +35,29 @@ def pool_options(http_concurrency: int) -> dict[str, Any]:
     return {"min_size": 2, "max_size": max(http_concurrency, 1) + extra, "timeout": wait}
 
 
-def wanted() -> bool:
-    """Whether this process was asked to pool (``serve`` sets the variable for its workers)."""
-    return os.environ.get(ENV, "").lower() in {"1", "true", "yes", "on"}
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes", "on"}
+
+
+def active() -> bool:
+    """Whether this process is a web server asked to pool (read by settings.py)."""
+    return _truthy(ACTIVE_ENV)
 
 
 def enable_for_server() -> bool:
-    """Use the pool in this process when asked (``BEACON_DB_POOL=1``) and on PostgreSQL.
+    """Called by ``serve`` before it serves: pool when the operator asked for it (``BEACON_DB_POOL=1``)
+    and the database is PostgreSQL.
 
-    Workers started as new interpreters read it from the environment (settings.py); this process
-    (a one-worker server) gets it in its live settings before it serves anything.
+    Server workers started as new interpreters read ``ACTIVE_ENV`` from the environment in
+    settings.py; this process (a one-worker server) gets the pool in its live settings.
     """
     from django.conf import settings
     from django.db import connections
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql" or not wanted():
+    if db["ENGINE"] != "django.db.backends.postgresql" or not _truthy(ENV):
         return False
+    os.environ[ACTIVE_ENV] = "1"
     if not db["OPTIONS"].get("pool"):
         connections.close_all()  # anything the command opened before serving
         db["OPTIONS"]["pool"] = pool_options(settings.BEACON_HTTP_CONCURRENCY)

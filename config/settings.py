@@ -382,14 +382,13 @@ else:
 # HTTP requests one server process runs inside Django at once; more wait on the event loop
 # (beacon_core/asgi_limits.py). 0 = no bound.
 BEACON_HTTP_CONCURRENCY = env.int("BEACON_HTTP_CONCURRENCY", default=8)
-# The web server's processes take PostgreSQL connections from a pool (beacon_core/db_pool.py;
-# `manage.py serve` asks for it, BEACON_DB_POOL=0 refuses it).
+# A web server started with BEACON_DB_POOL=1 takes PostgreSQL connections from a pool
+# (beacon_core/db_pool.py: `manage.py serve` marks itself and its workers; nothing else pools).
 if DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from beacon_core.db_pool import pool_options as _pool_options
-    from beacon_core.db_pool import wanted as _pool_wanted
+    from beacon_core import db_pool as _db_pool
 
-    if _pool_wanted():
-        DATABASES["default"]["OPTIONS"]["pool"] = _pool_options(BEACON_HTTP_CONCURRENCY)
+    if _db_pool.active():
+        DATABASES["default"]["OPTIONS"]["pool"] = _db_pool.pool_options(BEACON_HTTP_CONCURRENCY)
 # AVL moves reach consoles batched, one event per agency per this many seconds (dispatch.realtime).
 BEACON_UNIT_MOVES_EVERY_S = env.float("BEACON_UNIT_MOVES_EVERY_S", default=1.0)
 # The embedded server runs beat in a thread unless told not to (tests, management commands).

@@ -478,7 +478,8 @@ def _lock_call(call_id: int) -> Call:
     try:
         return (
             Call.objects.select_for_update(of=("self",))
-            .select_related("call_type", "disposition")
+            # location: the call event's queue row (realtime.publish_call) shows its address.
+            .select_related("call_type", "disposition", "location")
             .get(pk=call_id)
         )
     except Call.DoesNotExist:

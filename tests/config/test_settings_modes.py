@@ -249,9 +249,37 @@ def test_check_deploy_flags_debug_in_production(tmp_path):
 
 
 def test_only_a_process_asked_to_pool_gets_a_postgresql_pool(tmp_path):
-    """`manage.py serve` sets BEACON_DB_POOL for its workers (beacon_core/db_pool.py); Celery
-    workers and commands, which fork, never pool."""
+    """The operator's BEACON_DB_POOL=1 alone pools nothing: `manage.py serve` marks itself and
+    its workers (beacon_core/db_pool.py), so Celery workers and commands, which fork, never pool
+    even when the variable is exported to every service."""
     base = {"DATABASE_URL": "postgres://beacon@db.internal/beacon", "SECRET_KEY": long_key()}
     assert probe(tmp_path, **base)["db_pool"] is None
-    pooled = probe(tmp_path, **base, BEACON_DB_POOL="1", BEACON_HTTP_CONCURRENCY="6")
+    assert probe(tmp_path, **base, BEACON_DB_POOL="1")["db_pool"] is None
+    pooled = probe(tmp_path, **base, BEACON_DB_POOL_ACTIVE="1", BEACON_HTTP_CONCURRENCY="6")
     assert pooled["db_pool"] == {"min_size": 2, "max_size": 14, "timeout": 5}
+
+
+def test_serve_pools_only_when_asked_and_on_postgresql(monkeypatch):
+    from django.conf import settings
+
+    from beacon_core import db_pool
+
+    monkeypatch.delenv(db_pool.ACTIVE_ENV, raising=False)
+    monkeypatch.delenv(db_pool.ENV, raising=False)
+    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
+    pg = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}}
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}}
+
+    monkeypatch.setattr(settings, "DATABASES", {"default": pg})
+    assert db_pool.enable_for_server() is False  # not asked
+    assert "pool" not in pg["OPTIONS"]
+
+    monkeypatch.setenv(db_pool.ENV, "1")
+    monkeypatch.setattr(settings, "DATABASES", {"default": sqlite})
+    assert db_pool.enable_for_server() is False  # embedded mode has nothing to pool
+    assert db_pool.ACTIVE_ENV not in os.environ
+
+    monkeypatch.setattr(settings, "DATABASES", {"default": pg})
+    assert db_pool.enable_for_server() is True
+    assert pg["OPTIONS"]["pool"]["max_size"] == settings.BEACON_HTTP_CONCURRENCY + 8
+    assert db_pool.active()  # inherited by the worker processes uvicorn starts
