@@ -264,8 +264,12 @@ def test_serve_pools_only_when_asked_and_on_postgresql(monkeypatch):
 
     from beacon_core import db_pool
 
-    monkeypatch.delenv(db_pool.ACTIVE_ENV, raising=False)
-    monkeypatch.delenv(db_pool.ENV, raising=False)
+    # setenv first so that monkeypatch removes the variables again at teardown: enable_for_server
+    # sets the marker in os.environ, and a leaked one made every server the fault tests start
+    # (which inherit this process's environment) pool its connections.
+    for name in (db_pool.ACTIVE_ENV, db_pool.ENV):
+        monkeypatch.setenv(name, "0")
+        monkeypatch.delenv(name)
     monkeypatch.setattr("django.db.connections.close_all", lambda: None)
     pg = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}}
     sqlite = {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}}
