@@ -475,9 +475,12 @@ def call_disseminate(
 def _lock_call(call_id: int) -> Call:
     # ``of=("self",)``: PostgreSQL refuses FOR UPDATE on the nullable side of the
     # outer join that select_related("disposition") needs; only the call row is locked.
+    # ``no_key``: FOR NO KEY UPDATE still serialises writers of the call, but not the foreign-key
+    # checks of rows that point at it (an analysis run's evidence, a timeline entry), which
+    # FOR UPDATE made wait for the whole dispatch transaction. Same for the other row locks here.
     try:
         return (
-            Call.objects.select_for_update(of=("self",))
+            Call.objects.select_for_update(of=("self",), no_key=True)
             # location: the call event's queue row (realtime.publish_call) shows its address.
             .select_related("call_type", "disposition", "location")
             .get(pk=call_id)
@@ -938,7 +941,7 @@ def unit_set_status(
     )
     locked_call = _lock_call(open_call_id) if open_call_id is not None else None
     try:
-        unit = Unit.objects.select_for_update().get(pk=unit_id)
+        unit = Unit.objects.select_for_update(no_key=True).get(pk=unit_id)
     except Unit.DoesNotExist:
         raise DomainError("No such unit.", field="unit") from None
     if expected_status is not None and unit.status != expected_status:
@@ -1120,7 +1123,7 @@ def unit_positions_record(
     if not rows:
         return {"stored": 0, "duplicates": 0}
     with transaction.atomic():
-        unit = Unit.objects.select_for_update().filter(pk=unit_id).first()
+        unit = Unit.objects.select_for_update(no_key=True).filter(pk=unit_id).first()
         if unit is None:
             raise DomainError("No such unit.", field="unit")
         # Counted over this batch's fix times only (the unique (unit, recorded_at) index), not
@@ -1436,7 +1439,7 @@ def person_validate(*, actor: Any, person_id: Any, rationale: Any) -> Person:
         )
     _check_text(text, "rationale", 5_000)
     try:
-        person = Person.objects.select_for_update().get(pk=int(person_id))
+        person = Person.objects.select_for_update(no_key=True).get(pk=int(person_id))
     except (TypeError, ValueError, Person.DoesNotExist):
         raise NotFoundError from None
     if not may_write_agency(actor, person.agency_id):
@@ -1578,7 +1581,7 @@ def person_mark_subject(
         )
     else:
         activity, text = "", ""
-    locked = Person.objects.select_for_update().get(pk=person.pk)
+    locked = Person.objects.select_for_update(no_key=True).get(pk=person.pk)
     before = {
         "intelligence_subject": locked.intelligence_subject,
         "criminal_activity": locked.criminal_activity,

@@ -42,6 +42,11 @@ HASH_VERSION = 1
 # Key of the PostgreSQL transaction-level advisory lock that serialises appends (any constant
 # works, as long as nothing else in the database uses it; this one is "BEACAUD1" in ASCII).
 CHAIN_LOCK_KEY = 0x4245414341554431
+# No parameters, so the three statements go in one round trip; the key is the constant above.
+_CHAIN_LOCK_SQL = (
+    "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
+    f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)})"
+)
 
 MAX_USER_AGENT = 256
 MAX_LABEL = 200
@@ -256,10 +261,17 @@ def _lock_chain() -> None:
     and no other writer appends until this transaction commits or rolls back. SQLite: the
     connection opens transactions with BEGIN IMMEDIATE (settings), which already holds the one
     write lock. In both, ``seq`` being unique is the last line: a fork fails instead of forming.
+
+    PostgreSQL also runs the transaction's pending foreign-key checks first. Django's foreign
+    keys are checked at COMMIT, and a check waits for any row lock that excludes FOR KEY SHARE;
+    a writer holding the chain lock while it waited, with that row's holder queued for the chain,
+    deadlocked (the soak: an analysis run's evidence rows against a call being closed). Checked
+    here, such a wait happens before the chain lock is taken. The checks then go back to deferred
+    (every constraint of this project is INITIALLY DEFERRED or not deferrable).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            cursor.execute(_CHAIN_LOCK_SQL)
 
 
 def record(

@@ -67,7 +67,7 @@ class _FindingBatch:
         self.kind = kind
         self.open: dict[tuple[int, str], Finding] = {
             (f.agency_id, f.subject_key): f
-            for f in Finding.objects.select_for_update().filter(
+            for f in Finding.objects.select_for_update(no_key=True).filter(
                 agency_id__in=agency_ids, kind=kind, status=FindingStatus.PROPOSED
             )
         }

@@ -553,7 +553,7 @@ def assignment_report(
         raise DomainError(
             f"At most {MAX_OBSERVATIONS_PER_REPORT} observations.", field="observation_ids"
         )
-    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+    assignment = Assignment.objects.select_for_update(no_key=True).filter(pk=assignment_id).first()
     if assignment is None:
         raise NotFoundError
     if assignment.status not in REPORT_ON:

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 from beacon_core.errors import ConflictError
 from dispatch import services
 from dispatch.choices import CallStatus, UnitStatus
-from dispatch.models import Call, CallAssignment, CallType, Location, Unit
+from dispatch.models import Call, CallAssignment, CallEvent, CallType, Location, Unit
 from governance.models import Agency
 from tests.factories import UnitFactory, disposition
 
@@ -162,3 +163,53 @@ def test_cancelling_a_call_while_its_unit_reports_status_does_not_deadlock(agenc
         call.refresh_from_db()
         assert call.status == CallStatus.CANCELLED
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
+
+
+def _lock_call_for_update(call_id: int) -> None:
+    """A plain FOR UPDATE row lock, as code outside the dispatch services may still take."""
+    Call.objects.select_for_update().get(pk=call_id)
+
+
+@pytest.mark.parametrize(
+    "lock_call",
+    [services._lock_call, _lock_call_for_update],
+    ids=["dispatch-row-lock", "plain-for-update"],
+)
+def test_a_writer_holding_a_call_and_one_pointing_at_it_both_append_to_the_audit_chain(
+    agency, cast, lock_call
+):
+    """The soak's deadlock: an analysis run appended its audit event (taking the chain lock)
+    with evidence rows pointing at a call whose foreign-key checks Django defers to COMMIT; a
+    close held that call's row lock and asked for the chain. COMMIT's check waited for the row,
+    the close for the chain. Neither the dispatch row lock (FOR NO KEY UPDATE) nor, for any
+    other row lock, the chain (pending checks run before it is taken) may close that circle."""
+    from governance import audit
+    from governance.choices import AuditAction
+
+    dispatcher = cast["dispatcher"]
+    call = new_call(agency, dispatcher)
+    row_locked = threading.Event()
+    pointer_has_chain = threading.Event()
+
+    def hold_the_call() -> str:
+        with transaction.atomic():
+            lock_call(call.pk)
+            row_locked.set()
+            # The pointer takes the chain first when it can; when the fix makes it wait for
+            # this row before the chain instead, this side goes on after a short wait.
+            pointer_has_chain.wait(timeout=2)
+            audit.record(action=AuditAction.CHANGE, obj=call, actor=dispatcher)
+        return "closed"
+
+    def point_at_the_call() -> str:
+        assert row_locked.wait(timeout=10)
+        with transaction.atomic():
+            CallEvent.objects.create(call_id=call.pk, at=timezone.now(), kind="note", text="x")
+            audit.record(action=AuditAction.CREATE, obj=call, actor_username="system:analysis")
+            pointer_has_chain.set()
+        return "pointed"
+
+    results = race([hold_the_call, point_at_the_call])
+
+    assert results == [("ok", "closed"), ("ok", "pointed")]
+    assert audit.verify_chain().intact
