@@ -217,6 +217,34 @@ async def test_a_call_created_in_a_sync_thread_reaches_the_agency_console_only(
     assert await neighbour.receive_nothing(timeout=0.3)
 
 
+async def test_group_events_skip_channels_connection_clean_up_but_page_frames_keep_it(
+    cast, agency, sockets, monkeypatch
+):
+    """Channels hops to a thread to close stale connections before every message; a console
+    hears every call change, so the consumer forwards group events without that hop."""
+    import channels.consumer
+
+    hops: list[str] = []
+    real = channels.consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append("hop")
+        await real()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    console = await sockets(cast["dispatcher"])
+    hops.clear()
+
+    writer = SyncWriter(lambda: create_call(agency, cast["dispatcher"]))
+    assert (await console.receive_json_from(timeout=2))["type"] == "call_created"
+    await writer.outcome()
+    assert hops == []
+
+    await console.send_json_to({"type": "ping"})
+    assert await console.receive_json_from(timeout=3) == {"type": "pong"}
+    assert hops == ["hop"]
+
+
 async def test_nothing_is_pushed_for_a_write_that_rolls_back(cast, agency, sockets):
     console = await sockets(cast["dispatcher"])
 
