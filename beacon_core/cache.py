@@ -75,6 +75,13 @@ class OutageTolerantRedisCache(RedisCache):
             self._outage("get", exc)
             return default
 
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        try:
+            return super().get_many(keys, version)
+        except OUTAGE_ERRORS as exc:
+            self._outage("get_many", exc)
+            return {}
+
     def set(self, key: Any, value: Any, timeout: Any = None, version: int | None = None) -> None:
         try:
             super().set(key, value, timeout, version)

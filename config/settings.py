@@ -389,6 +389,10 @@ if DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgr
 
     if _db_pool.active():
         DATABASES["default"]["OPTIONS"]["pool"] = _db_pool.pool_options(BEACON_HTTP_CONCURRENCY)
+# Production shares each user's access facts between requests through the cache for at most
+# this many seconds; any change to the rules makes them stale at once (governance/access_facts.py).
+# 0 = read them from the database for every request. Embedded mode never shares them.
+BEACON_ACCESS_CACHE_S = env.int("BEACON_ACCESS_CACHE_S", default=60)
 # AVL moves reach consoles batched, one event per agency per this many seconds (dispatch.realtime).
 BEACON_UNIT_MOVES_EVERY_S = env.float("BEACON_UNIT_MOVES_EVERY_S", default=1.0)
 # The embedded server runs beat in a thread unless told not to (tests, management commands).

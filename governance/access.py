@@ -6,25 +6,26 @@ keep in the database (``RoleGrant`` for the user's roles, plus their unexpired `
 ``limit_need_to_know`` hides records limited to need-to-know groups the user is not in.
 Per-model ``access_*`` functions in each app combine them.
 
-A user's grants are read once per user object (one request, one task, one websocket
-connection) and cached on it; ``forget_cached_access`` drops the cache, which the websocket
-consumer does when the access rules change, so a change applies at once everywhere.
+What a decision needs to know about a user (``governance.access_facts``: roles, grants, agency,
+shares, need-to-know groups) is loaded once per user object (one request, one task, one
+websocket connection) and kept on it; production shares it between requests through the cache,
+made stale by every change to the rules. ``forget_cached_access`` drops the copy on the object,
+which the websocket consumer does when the access rules change, so a change applies at once
+everywhere.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
-from governance.choices import Action, Role, Sensitivity
+from governance.access_facts import AccessFacts, forget_shared_facts, load_facts, local_changes
+from governance.choices import Action, Sensitivity
 
-_ROLES_ATTR = "_beacon_roles"
-_AGENCY_ATTR = "_beacon_agency_id"
-_GRANTS_ATTR = "_beacon_grants"
-_GROUPS_ATTR = "_beacon_need_to_know"
+_FACTS_ATTR = "_beacon_access_facts"
 
 
 def _active(user: Any) -> bool:
@@ -36,23 +37,31 @@ def _active(user: Any) -> bool:
     )
 
 
+def _facts(user: Any) -> AccessFacts:
+    """The user's access facts, loaded on first use and kept on the user object until this
+    process sees a rule change (other processes' changes reach the next request or socket)."""
+    kept = getattr(user, _FACTS_ATTR, None)
+    changes = local_changes()
+    if kept is None or kept[0] != changes:
+        kept = (changes, load_facts(user))
+        setattr(user, _FACTS_ATTR, kept)
+    return kept[1]
+
+
 def user_roles(user: Any) -> frozenset[str]:
-    """Return the user's role names (their groups that name a role), cached on the user object."""
+    """Return the user's role names (their groups that name a role)."""
     if not _active(user):
         return frozenset()
-    cached = getattr(user, _ROLES_ATTR, None)
-    if cached is None:
-        names = set(user.groups.values_list("name", flat=True))
-        cached = frozenset(name for name in names if name in Role.values)
-        setattr(user, _ROLES_ATTR, cached)
-    return cached
+    return _facts(user).roles
 
 
 def forget_cached_access(user: Any) -> None:
-    """Drop cached roles/agency so the next decision re-reads them (after a role change)."""
-    for attr in (_ROLES_ATTR, _AGENCY_ATTR, _GRANTS_ATTR, _GROUPS_ATTR):
-        if hasattr(user, attr):
-            delattr(user, attr)
+    """Make the next decision about ``user`` read their facts from the database again: drop the
+    copy kept on the object and the one shared between requests."""
+    if hasattr(user, _FACTS_ATTR):
+        delattr(user, _FACTS_ATTR)
+    if getattr(user, "pk", None) is not None:
+        forget_shared_facts(user)
 
 
 def has_role(user: Any, *roles: str) -> bool:
@@ -62,29 +71,10 @@ def has_role(user: Any, *roles: str) -> bool:
 
 def user_grants(user: Any) -> dict[tuple[str, str], int]:
     """(category, action) -> the highest sensitivity the user may act on, from their roles'
-    grants and their own unexpired grants; cached on the user object."""
+    grants and their own unexpired grants."""
     if not _active(user):
         return {}
-    cached = getattr(user, _GRANTS_ATTR, None)
-    if cached is None:
-        from governance.models import RoleGrant, UserGrant
-
-        cached = {}
-        rows = list(
-            RoleGrant.objects.filter(role__in=user_roles(user)).values_list(
-                "category", "action", "max_sensitivity"
-            )
-        )
-        rows += (
-            UserGrant.objects.filter(user_id=user.pk)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
-            .values_list("category", "action", "max_sensitivity")
-        )
-        for category, action, level in rows:
-            key = (category, action)
-            cached[key] = max(cached.get(key, 0), int(level))
-        setattr(user, _GRANTS_ATTR, cached)
-    return cached
+    return _facts(user).grants(time.time())
 
 
 def can(user: Any, action: str, category: str, *, sensitivity: int = Sensitivity.ROUTINE) -> bool:
@@ -119,14 +109,7 @@ def user_agency_id(user: Any) -> int | None:
     """The id of the agency the user works for, or None (always None for a disabled account)."""
     if not _active(user):
         return None
-    if not hasattr(user, _AGENCY_ATTR):
-        from governance.models import Membership
-
-        agency_id = (
-            Membership.objects.filter(user_id=user.pk).values_list("agency_id", flat=True).first()
-        )
-        setattr(user, _AGENCY_ATTR, agency_id)
-    return getattr(user, _AGENCY_ATTR)
+    return _facts(user).agency_id
 
 
 def visible_agency_ids(user: Any, category: str) -> set[int] | None:
@@ -142,12 +125,7 @@ def visible_agency_ids(user: Any, category: str) -> set[int] | None:
     own = user_agency_id(user)
     if own is None:
         return set()
-    from governance.models import AgencyShare
-
-    shared = AgencyShare.objects.filter(viewer_id=own, category=category).values_list(
-        "owner_id", flat=True
-    )
-    return {own, *shared}
+    return {own, *_facts(user).shares.get(category, ())}
 
 
 def may_write_agency(user: Any, agency_id: int | None) -> bool:
@@ -162,18 +140,10 @@ def may_write_agency(user: Any, agency_id: int | None) -> bool:
 
 
 def need_to_know_group_ids(user: Any) -> frozenset[int]:
-    """The need-to-know groups the user belongs to (cached on the user object)."""
+    """The need-to-know groups the user belongs to."""
     if not _active(user):
         return frozenset()
-    cached = getattr(user, _GROUPS_ATTR, None)
-    if cached is None:
-        from governance.models import NeedToKnowGroup
-
-        cached = frozenset(
-            NeedToKnowGroup.objects.filter(members=user.pk).values_list("pk", flat=True)
-        )
-        setattr(user, _GROUPS_ATTR, cached)
-    return cached
+    return _facts(user).need_to_know
 
 
 def limit_need_to_know(qs: QuerySet[Any], user: Any, field: str = "need_to_know") -> QuerySet[Any]:

@@ -27,6 +27,10 @@ class GovernanceConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         post_migrate.connect(_seed_access_rules, sender=self, dispatch_uid="beacon_seed_grants")
+        # Access facts shared between requests go stale whenever a rule changes.
+        from governance.access_facts import connect_signals
+
+        connect_signals()
         # Same for the retention policies (migration 0006): a flushed database gets the defaults.
         post_migrate.connect(
             _seed_retention_policies, sender=self, dispatch_uid="beacon_seed_retention"
