@@ -393,6 +393,10 @@ if DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgr
 # this many seconds; any change to the rules makes them stale at once (governance/access_facts.py).
 # 0 = read them from the database for every request. Embedded mode never shares them.
 BEACON_ACCESS_CACHE_S = env.int("BEACON_ACCESS_CACHE_S", default=60)
+# Events to an agency's consoles: the first after a quiet spell goes at once, later ones within
+# this many seconds of the last send go together in one channel-layer message (dispatch.realtime).
+# 0 = one message per event.
+BEACON_AGENCY_EVENTS_EVERY_S = env.float("BEACON_AGENCY_EVENTS_EVERY_S", default=0.25)
 # AVL moves reach consoles batched, one event per agency per this many seconds (dispatch.realtime).
 BEACON_UNIT_MOVES_EVERY_S = env.float("BEACON_UNIT_MOVES_EVERY_S", default=1.0)
 # The embedded server runs beat in a thread unless told not to (tests, management commands).

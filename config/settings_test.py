@@ -14,6 +14,8 @@ os.environ.setdefault("BEACON_EMBEDDED_BEAT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 # Unit moves are batched per second in production; tests wait for pushes in tenths of a second.
 os.environ.setdefault("BEACON_UNIT_MOVES_EVERY_S", "0.05")
+# Likewise the batching of agency events (production: 0.25 s).
+os.environ.setdefault("BEACON_AGENCY_EVENTS_EVERY_S", "0.05")
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, VAR_DIR

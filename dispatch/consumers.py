@@ -203,11 +203,20 @@ class DispatchConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     async def beacon_event(self, message: dict[str, Any]) -> None:
-        event = message.get("event", {})
         if message.get("group") == ACCESS_GROUP:
-            if event.get("type") == "access.changed":
+            if message.get("event", {}).get("type") == "access.changed":
                 await self._reauthorise()
             return
+        # A busy group's events may come several to a message (beacon_core.realtime.GroupBatcher);
+        # each is checked and forwarded on its own, in order.
+        events = message.get("events")
+        group = message.get("group", "")
+        for event in events if isinstance(events, list) else [message.get("event", {})]:
+            if isinstance(event, dict):
+                await self._forward(group, event)
+
+    async def _forward(self, group: str, event: dict[str, Any]) -> None:
+        """Send one event to the page if this connection may receive it, and only once."""
         agency_id = event.get("agency_id")
         category = event_category(event)
         if category not in self.visible:
@@ -215,7 +224,6 @@ class DispatchConsumer(AsyncWebsocketConsumer):
         allowed = self.visible[category]
         if allowed is not None and agency_id not in allowed:
             return
-        group = message.get("group", "")
         own_agency_copy = (
             isinstance(agency_id, int)
             and agency_copy_group(category, agency_id) in self.groups_joined

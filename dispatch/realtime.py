@@ -1,6 +1,6 @@
 """Realtime events of the dispatch domain: typed payloads and the groups they go to.
 
-Only services call these, and only through ``publish_on_commit``.
+Only services call these; everything is sent after the writer's transaction commits.
 """
 
 from __future__ import annotations
@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
-from beacon_core.realtime import Coalescer, publish_on_commit
+from django.db import transaction
+
+from beacon_core import realtime as core_realtime
+from beacon_core.realtime import Coalescer, GroupBatcher
 from governance import webhooks
 from governance.choices import Category
 
@@ -57,6 +60,34 @@ def receives_agency_copy(user: Any, category: str) -> bool:
 def agency_group(agency_id: int) -> str:
     """The consoles of one agency."""
     return f"dispatch.agency.{agency_id}"
+
+
+_AGENCY_GROUP_PREFIX = "dispatch.agency."
+
+
+def _agency_events_interval() -> float:
+    from django.conf import settings
+
+    return float(getattr(settings, "BEACON_AGENCY_EVENTS_EVERY_S", 0.25))
+
+
+# Agency groups hear every call and unit change and reach every console of the agency: their
+# events go out through a batcher (several to a channel-layer message when they come fast).
+_agency_events = GroupBatcher("agency-events", interval_s=_agency_events_interval)
+
+
+def _publish(groups: list[str], event: Any) -> None:
+    """After commit: agency groups through the batcher, unit groups (a phone or two each) at once."""
+    payload = dict(event)
+
+    def send() -> None:
+        for group in groups:
+            if group.startswith(_AGENCY_GROUP_PREFIX):
+                _agency_events.add(group, payload)
+            else:
+                core_realtime.publish_now(group, payload)
+
+    transaction.on_commit(send)
 
 
 def board_group(agency_id: int) -> str:
@@ -126,7 +157,7 @@ def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], c
     # Field devices do not listen to the agency-wide stream (see FIELD_FEED): the units on the
     # call hear of it through their own group. A console in both gets the agency copy only.
     groups = [agency_group(call.agency_id), *(unit_group(u) for u, _ in units)]
-    publish_on_commit(groups, payload)
+    _publish(groups, payload)
 
 
 def _open_units(call: Any) -> list[tuple[int, str]]:
@@ -156,7 +187,7 @@ def publish_alert(alert: Any) -> None:
         "alert_id": alert.pk,
         "agency_id": alert.agency_id,
     }
-    publish_on_commit([agency_group(alert.agency_id)], payload)
+    _publish([agency_group(alert.agency_id)], payload)
 
 
 class UnitEventPayload(TypedDict):
@@ -185,7 +216,7 @@ def publish_unit(
         "latitude": unit.latitude,
         "longitude": unit.longitude,
     }
-    publish_on_commit([agency_group(unit.agency_id), unit_group(unit.pk)], payload)
+    _publish([agency_group(unit.agency_id), unit_group(unit.pk)], payload)
 
 
 # AVL moves go out batched: one ``units_moved`` event per agency and second, listing each unit

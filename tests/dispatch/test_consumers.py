@@ -245,6 +245,27 @@ async def test_group_events_skip_channels_connection_clean_up_but_page_frames_ke
     assert hops == ["hop"]
 
 
+async def test_a_batch_of_events_is_checked_and_forwarded_one_frame_each_in_order(
+    cast, agency, other_agency, sockets
+):
+    from dispatch.realtime import agency_group
+
+    console = await sockets(cast["dispatcher"])
+    mine = [{"type": "call_updated", "call_id": n, "agency_id": agency.pk} for n in (1, 2)]
+    foreign = {"type": "call_updated", "call_id": 3, "agency_id": other_agency.pk}
+    await get_channel_layer().group_send(
+        agency_group(agency.pk),
+        {
+            "type": "beacon.event",
+            "group": agency_group(agency.pk),
+            "events": [mine[0], foreign, mine[1]],
+        },
+    )
+    assert await console.receive_json_from(timeout=2) == mine[0]
+    assert await console.receive_json_from(timeout=2) == mine[1]
+    assert await console.receive_nothing(timeout=0.3)
+
+
 async def test_nothing_is_pushed_for_a_write_that_rolls_back(cast, agency, sockets):
     console = await sockets(cast["dispatcher"])
 
@@ -309,6 +330,7 @@ async def test_a_phone_on_the_field_feed_hears_only_its_units_and_their_calls(
         return mine, other, call
 
     _mine, other, call = await in_sync_thread(setup)
+    await asyncio.sleep(0.3)  # the set-up's agency events, batched, go out before the console joins
     phone = await sockets(field_user, path=f"{PATH}?feed=field")
     console = await sockets(cast["dispatcher"])
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published(monkeypatch) -> list[tuple[str, dict[str, Any]]]:
+def published(monkeypatch, settings) -> list[tuple[str, dict[str, Any]]]:
+    # Unbatched: each event is published from the committing thread, so it is here at once.
+    settings.BEACON_AGENCY_EVENTS_EVERY_S = 0
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
         core_realtime, "publish_now", lambda group, event: sent.append((group, dict(event))) or True
