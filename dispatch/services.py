@@ -788,6 +788,14 @@ def call_set_status(
             field="version",
             current=call_state(call),
         )
+    _move_locked_call(call, actor, status, disposition, note)
+    return call
+
+
+def _move_locked_call(
+    call: Call, actor: Any, status: str, disposition: Disposition | None, note: str
+) -> None:
+    """``call_set_status`` on a call this transaction has locked and version-checked."""
     if status == CallStatus.CLOSED:
         if disposition is None:
             raise DomainError("Closing a call needs a disposition.", field="disposition")
@@ -804,12 +812,10 @@ def call_set_status(
             field="status",
             current=call_state(call),
         )
-    if status == CallStatus.CLOSED and call.status == CallStatus.PENDING:
-        pass  # handled without dispatch (advice by phone, duplicate): allowed by the lifecycle
+    # Closing a pending call (advice by phone, a duplicate) is allowed by the lifecycle.
     _set_call_status(call, status, actor, note=note, disposition=disposition)
     if status in (CallStatus.CLEARED, CallStatus.CANCELLED, CallStatus.CLOSED):
         _release_units(call, actor)
-    return call
 
 
 def call_close(
@@ -841,13 +847,9 @@ def call_close(
             # Closing a call units are still on clears it first, as a dispatcher expects.
             _set_call_status(call, CallStatus.CLEARED, actor)
             _release_units(call, actor)
-        return call_set_status(
-            call_id=call_id,
-            actor=actor,
-            status=CallStatus.CLOSED,
-            disposition=disposition,
-            note=note,
-        )
+        # On the call already locked: no savepoint and second lock of a nested call_set_status.
+        _move_locked_call(call, actor, CallStatus.CLOSED, disposition, note)
+        return call
 
 
 # --- units ---------------------------------------------------------------------------

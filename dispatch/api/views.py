@@ -161,6 +161,11 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         call = selectors.call_detail(user=self.request.user, call_id=call_id)
         return s.CallDetailSerializer(call, context=self.get_serializer_context()).data
 
+    def _written(self, call: Any) -> dict[str, Any]:
+        """The detail of a call a service just wrote, from the instance it returned."""
+        call = selectors.call_detail_after_write(user=self.request.user, call=call)
+        return s.CallDetailSerializer(call, context=self.get_serializer_context()).data
+
     @extend_schema(
         summary="Log a new call", request=s.CallCreateInput, responses={201: s.CallDetailSerializer}
     )
@@ -170,7 +175,7 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         data = validated(s.CallCreateInput, request.data)
         require_caller_identity(request.user, data, Action.CREATE)
         call = services.call_create(agency=agency, actor=request.user, **data)
-        return Response(self._detail(call.pk), status=http_status.HTTP_201_CREATED)
+        return Response(self._written(call), status=http_status.HTTP_201_CREATED)
 
     @extend_schema(summary="One call with its timeline and units", responses=s.CallDetailSerializer)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
@@ -229,7 +234,7 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         """Change the call's status (``call_set_status``); a disposition only when closing."""
         call = access_call(request.user, pk, for_write=True)
         data = validated(s.CallStatusInput, request.data)
-        services.call_set_status(
+        written = services.call_set_status(
             call_id=call.pk,
             actor=request.user,
             status=data["status"],
@@ -237,7 +242,7 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
             note=data.get("note", ""),
             expected_version=data.get("version"),
         )
-        return Response(self._detail(call.pk))
+        return Response(self._written(written))
 
     @extend_schema(
         summary="Close the call with a disposition",
@@ -252,14 +257,14 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
         """Close the call (``call_close``), clearing any units still on it."""
         call = access_call(request.user, pk, for_write=True)
         data = validated(s.CallCloseInput, request.data)
-        services.call_close(
+        written = services.call_close(
             call_id=call.pk,
             actor=request.user,
             disposition=data["disposition"],
             note=data.get("note", ""),
             expected_version=data.get("version"),
         )
-        return Response(self._detail(call.pk))
+        return Response(self._written(written))
 
     @extend_schema(
         summary="Attach new information (e.g. a second caller)",

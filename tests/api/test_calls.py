@@ -388,6 +388,42 @@ def test_status_change_and_close_with_disposition(client_for, call, unit, cast):
     assert response.json()["closed_at"]
 
 
+@pytest.mark.parametrize("role", ["dispatcher", "supervisor"])
+def test_write_answers_equal_what_reading_the_call_back_shows(client_for, unit, cast, role):
+    """Create, status and close answer from the instance the service wrote (no re-read): the
+    answer must be exactly the detail a GET returns right after, timeline, units and redaction
+    included."""
+    client = client_for(role)
+    created = client.post(
+        CALLS,
+        {
+            "call_type": "THEFT",
+            "address": "9 Elm St",
+            "latitude": 29.42,
+            "longitude": -98.49,
+            "caller_name": "Jane Roe",
+            "caller_phone": "+1 210 555 0100",
+            "narrative": "Window <b>broken</b>.",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    call = Call.objects.get(pk=created.json()["id"])
+    assert created.json() == client.get(detail(call)).json()
+
+    services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=cast["dispatcher"])
+    services.call_add_note(call_id=call.pk, actor=cast["dispatcher"], text="Gate code 1234")
+    on_scene = client.post(f"{detail(call)}status/", {"status": "on_scene"}, format="json")
+    assert on_scene.status_code == 200, on_scene.json()
+    assert on_scene.json() == client.get(detail(call)).json()
+    assert on_scene.json()["units"] == ["A11"]
+
+    closed = client.post(f"{detail(call)}close/", {"disposition": "REPORT"}, format="json")
+    assert closed.status_code == 200, closed.json()
+    assert closed.json() == client.get(detail(call)).json()
+    assert closed.json()["units"] == [] and closed.json()["assignments"][0]["cleared_at"]
+
+
 def test_invalid_transition_is_409_with_current_status(client_for, call, cast):
     services.call_close(call_id=call.pk, actor=cast["dispatcher"], disposition=disposition())
     response = client_for("dispatcher").post(
