@@ -144,11 +144,12 @@ if DATABASE_URL:
     _db = env.db_url("DATABASE_URL")
     if _db["ENGINE"] in {"django.db.backends.postgresql_psycopg2"}:
         _db["ENGINE"] = "django.db.backends.postgresql"
-    # Not persistent by default: under ASGI each request's sync code runs in a thread of its own,
-    # so a kept connection is never reused and lingers until garbage-collected. With 60 s here
-    # the soak (scripts/soak.py) ran PostgreSQL out of connections ("too many clients") within a
-    # minute at 5 calls/s; Django's docs say to disable persistent connections under ASGI.
-    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    # Kept for a minute: requests run in a fixed pool of threads (beacon_core/asgi_handler.py),
+    # each reusing its connection, so a server process holds at most BEACON_HTTP_CONCURRENCY of
+    # them plus one for websocket checks. (Under Django's own ASGI handler every request had a new
+    # thread, a kept connection was never reused, and the soak ran PostgreSQL out of connections.)
+    # Health checks replace a connection the database dropped (a restart) before it is used.
+    _db.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {})
     # Fail fast instead of hanging when the database is unreachable.
@@ -382,13 +383,6 @@ else:
 # HTTP requests one server process runs inside Django at once; more wait on the event loop
 # (beacon_core/asgi_limits.py). 0 = no bound.
 BEACON_HTTP_CONCURRENCY = env.int("BEACON_HTTP_CONCURRENCY", default=8)
-# A web server started with BEACON_DB_POOL=1 takes PostgreSQL connections from a pool
-# (beacon_core/db_pool.py: `manage.py serve` marks itself and its workers; nothing else pools).
-if DATABASE_URL and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from beacon_core import db_pool as _db_pool
-
-    if _db_pool.active():
-        DATABASES["default"]["OPTIONS"]["pool"] = _db_pool.pool_options(BEACON_HTTP_CONCURRENCY)
 # Production shares each user's access facts between requests through the cache for at most
 # this many seconds; any change to the rules makes them stale at once (governance/access_facts.py).
 # 0 = read them from the database for every request. Embedded mode never shares them.

@@ -36,7 +36,7 @@ out = {
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_hosts": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts"),
     "layer_capacity": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("capacity"),
-    "db_pool": settings.DATABASES["default"].get("OPTIONS", {}).get("pool"),
+    "conn_max_age": settings.DATABASES["default"].get("CONN_MAX_AGE"),
     "secret_key": settings.SECRET_KEY,
     "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
     "debug": settings.DEBUG,
@@ -248,42 +248,9 @@ def test_check_deploy_flags_debug_in_production(tmp_path):
     assert "security.W018" in result.stdout + result.stderr
 
 
-def test_only_a_process_asked_to_pool_gets_a_postgresql_pool(tmp_path):
-    """The operator's BEACON_DB_POOL=1 alone pools nothing: `manage.py serve` marks itself and
-    its workers (beacon_core/db_pool.py), so Celery workers and commands, which fork, never pool
-    even when the variable is exported to every service."""
+def test_production_keeps_each_request_threads_connection_for_a_minute(tmp_path):
+    """Requests run in a fixed pool of threads (beacon_core/asgi_handler.py), so a kept
+    connection is reused by the next request of its thread; DB_CONN_MAX_AGE=0 turns that off."""
     base = {"DATABASE_URL": "postgres://beacon@db.internal/beacon", "SECRET_KEY": long_key()}
-    assert probe(tmp_path, **base)["db_pool"] is None
-    assert probe(tmp_path, **base, BEACON_DB_POOL="1")["db_pool"] is None
-    pooled = probe(tmp_path, **base, BEACON_DB_POOL_ACTIVE="1", BEACON_HTTP_CONCURRENCY="6")
-    assert pooled["db_pool"] == {"min_size": 2, "max_size": 14, "timeout": 5}
-
-
-def test_serve_pools_only_when_asked_and_on_postgresql(monkeypatch):
-    from django.conf import settings
-
-    from beacon_core import db_pool
-
-    # setenv first so that monkeypatch removes the variables again at teardown: enable_for_server
-    # sets the marker in os.environ, and a leaked one made every server the fault tests start
-    # (which inherit this process's environment) pool its connections.
-    for name in (db_pool.ACTIVE_ENV, db_pool.ENV):
-        monkeypatch.setenv(name, "0")
-        monkeypatch.delenv(name)
-    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
-    pg = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}}
-    sqlite = {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}}
-
-    monkeypatch.setattr(settings, "DATABASES", {"default": pg})
-    assert db_pool.enable_for_server() is False  # not asked
-    assert "pool" not in pg["OPTIONS"]
-
-    monkeypatch.setenv(db_pool.ENV, "1")
-    monkeypatch.setattr(settings, "DATABASES", {"default": sqlite})
-    assert db_pool.enable_for_server() is False  # embedded mode has nothing to pool
-    assert db_pool.ACTIVE_ENV not in os.environ
-
-    monkeypatch.setattr(settings, "DATABASES", {"default": pg})
-    assert db_pool.enable_for_server() is True
-    assert pg["OPTIONS"]["pool"]["max_size"] == settings.BEACON_HTTP_CONCURRENCY + 8
-    assert db_pool.active()  # inherited by the worker processes uvicorn starts
+    assert probe(tmp_path, **base)["conn_max_age"] == 60
+    assert probe(tmp_path, **base, DB_CONN_MAX_AGE="0")["conn_max_age"] == 0

@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from beacon_core.db_pool import enable_for_server
 from beacon_core.embedded import start_embedded_beat
 
 # Largest websocket message the server reads (uvicorn's default is 16 MiB). Consoles send only
@@ -49,10 +48,7 @@ class Command(BaseCommand):
             "embedded (SQLite, in-process jobs and realtime)" if settings.EMBEDDED else "production"
         )
         db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-        pooled = enable_for_server()
-        self.stdout.write(
-            f"Beacon {mode}; database: {db}{' (pooled connections)' if pooled else ''}"
-        )
+        self.stdout.write(f"Beacon {mode}; database: {db}")
         self.stdout.write(f"Listening on http://{options['host']}:{options['port']}/")
         if workers == 1:
             if start_embedded_beat():
