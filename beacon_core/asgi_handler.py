@@ -18,7 +18,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import SyncToAsync, ThreadSensitiveContext
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections
 
@@ -29,6 +29,9 @@ class OneTripASGIHandler(ASGIHandler):
     def __init__(self, threads: int) -> None:
         self._executor = ThreadPoolExecutor(
             max_workers=max(threads, 1), thread_name_prefix="django-request"
+        )
+        self._signals_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="django-request-signals"
         )
         super().__init__()
 
@@ -48,6 +51,13 @@ class OneTripASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
-        # No ThreadSensitiveContext: it made a new thread for every request, used here only by
-        # the request signals' receivers, which touch no connection of the request's thread.
-        await self.handle(scope, receive, send)
+        # What Django still runs "thread-sensitively" around the chain (the request signals'
+        # receivers, closing the response) goes to one thread kept for it, not to a new thread
+        # per request as Django's own context makes, nor to the thread websocket consumers share.
+        async with ThreadSensitiveContext(executor=self._signals_executor):
+            await self.handle(scope, receive, send)
+
+    def shutdown(self) -> None:
+        """Stop the handler's threads (a server process ends with them; tests call this)."""
+        self._executor.shutdown(wait=True)
+        self._signals_executor.shutdown(wait=True)

@@ -49,10 +49,10 @@ async def get(app: Any, path: str) -> int:
     return next(m["status"] for m in sent if m["type"] == "http.response.start")
 
 
-def test_requests_run_in_the_pools_threads_which_tidy_their_connections(monkeypatch):
+async def test_requests_run_in_the_pools_threads_which_tidy_their_connections(monkeypatch):
     """Twelve requests at once through a pool of three: each runs in a ``django-request`` thread
     (not a new thread per request), and each of those threads closes its own connection before
-    and after the request (the signals that used to do it now run on the loop's side)."""
+    and after the request (the signals that used to do it run on the loop's side)."""
     tidied: list[str] = []
     real = asgi_handler.close_old_connections
 
@@ -62,11 +62,12 @@ def test_requests_run_in_the_pools_threads_which_tidy_their_connections(monkeypa
 
     monkeypatch.setattr(asgi_handler, "close_old_connections", recording)
     app = OneTripASGIHandler(threads=3)
+    try:
+        statuses = await asyncio.gather(*(get(app, "/healthz") for _ in range(12)))
+    finally:
+        app.shutdown()
 
-    async def burst() -> list[int]:
-        return await asyncio.gather(*(get(app, "/healthz") for _ in range(12)))
-
-    assert asyncio.run(burst()) == [200] * 12
+    assert statuses == [200] * 12
     assert len(tidied) == 24
     assert {name.rsplit("_", 1)[0] for name in tidied} == {"django-request"}
     assert len(set(tidied)) <= 3
