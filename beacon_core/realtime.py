@@ -23,12 +23,15 @@ logger = logging.getLogger(__name__)
 
 def publish_now(group: str, event: Mapping[str, Any]) -> bool:
     """Send ``event`` to a channels group immediately; return False if the layer failed."""
+    # The group travels with the message so a consumer in several groups that
+    # all receive one event (agency + unit) can forward it once.
+    return _group_send(group, {"type": "beacon.event", "group": group, "event": dict(event)})
+
+
+def _group_send(group: str, message: dict[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
-    # The group travels with the message so a consumer in several groups that
-    # all receive one event (agency + unit) can forward it once.
-    message = {"type": "beacon.event", "group": group, "event": dict(event)}
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:  # the write already committed; clients resync from the database
@@ -52,16 +55,8 @@ def publish_batch_now(group: str, events: list[Mapping[str, Any]]) -> bool:
     """Send several events to a group in one channel-layer message (see ``GroupBatcher``)."""
     if len(events) == 1:
         return publish_now(group, events[0])
-    layer = get_channel_layer()
-    if layer is None:
-        return False
     message = {"type": "beacon.event", "group": group, "events": [dict(e) for e in events]}
-    try:
-        async_to_sync(layer.group_send)(group, message)
-    except Exception:  # the writes already committed; clients resync from the database
-        logger.warning("realtime publish to %s failed", group, exc_info=True)
-        return False
-    return True
+    return _group_send(group, message)
 
 
 class _BackgroundFlusher:
