@@ -135,6 +135,13 @@ def replace_section(text: str, body: str) -> str:
     return f"{text.rstrip()}\n\n{block}\n"
 
 
+def unpack_frame(frame: Any) -> list[dict[str, Any]]:
+    """The events in one websocket frame: a ``batch`` frame carries several, in order."""
+    if isinstance(frame, dict) and frame.get("type") == "batch":
+        return [e for e in frame.get("events", []) if isinstance(e, dict)]
+    return [frame] if isinstance(frame, dict) else []
+
+
 def route_of(method: str, path: str) -> str:
     """The endpoint a request belongs to: ids become ``{id}``, the query string is dropped."""
     path = path.split("?", 1)[0]
@@ -465,7 +472,7 @@ class Load:
         self.closed = False  # the thread pool is shut down
         self.offered: Counter[str] = Counter()  # route -> requests the timetable asked for
         self.calls_created: list[int] = []
-        self.console_events: Counter[int] = Counter()  # console -> call_created frames
+        self.console_events: Counter[int] = Counter()  # console -> call_created events received
         self.issued: dict[int, int] = {}  # assignment id -> device
         self.received: Counter[tuple[int, int]] = Counter()  # (device, assignment id)
         self.misdelivered = 0
@@ -654,19 +661,19 @@ class Load:
     async def read(self, ws: Any, who: int, *, console: bool, on_event: Any) -> None:
         try:
             async for raw in ws:
-                event = json.loads(raw)
-                kind = event.get("type")
-                if kind == "pong":
-                    self.pongs += 1
-                    continue
-                if console:
-                    if kind == "call_created":
-                        self.console_events[who] += 1
-                    on_event(event)
-                elif kind == "assignment.issued":
-                    aid = int(event["assignment_id"])
-                    self.received[(who, aid)] += 1
-                    self.acknowledge(who, aid)
+                for event in unpack_frame(json.loads(raw)):
+                    kind = event.get("type")
+                    if kind == "pong":
+                        self.pongs += 1
+                        continue
+                    if console:
+                        if kind == "call_created":
+                            self.console_events[who] += 1
+                        on_event(event)
+                    elif kind == "assignment.issued":
+                        aid = int(event["assignment_id"])
+                        self.received[(who, aid)] += 1
+                        self.acknowledge(who, aid)
         except Exception as exc:
             if not self.stop.is_set():
                 self.stats.error(
@@ -943,7 +950,7 @@ def report_markdown(r: dict[str, Any]) -> str:
         f"- Pushes: assignments {r['pushes']['assignments_received']} delivered of "
         f"{r['pushes']['assignments_issued']} issued (lost {r['pushes']['assignments_lost']}, "
         f"duplicated {r['pushes']['assignments_duplicated']}, misdelivered "
-        f"{r['pushes']['misdelivered']}); `call_created` frames {r['pushes']['console_frames']:,} "
+        f"{r['pushes']['misdelivered']}); `call_created` events {r['pushes']['console_frames']:,} "
         f"of {r['pushes']['console_expected']:,} expected ({r['pushes']['calls']:,} calls x "
         f"{r['pushes']['consoles']} consoles); pings answered {r['pushes']['pongs']} of "
         f"{r['pushes']['pings']}.",
@@ -1010,7 +1017,7 @@ def summarise(load: Load, extra: dict[str, Any], procs: list[Proc]) -> dict[str,
     if lost or dup or mis:
         stats.error("push", f"assignments lost {lost}, duplicated {dup}, misdelivered {mis}")
     if console_frames != calls * consoles:
-        stats.error("push", f"call_created frames {console_frames} != {calls} x {consoles}")
+        stats.error("push", f"call_created events {console_frames} != {calls} x {consoles}")
     for proc in procs:
         if proc.popen.poll() is not None:
             stats.error("process died", f"{proc.name} exited {proc.popen.returncode}")

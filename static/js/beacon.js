@@ -71,6 +71,11 @@
       ws.onmessage = (msg) => {
         let event; try { event = JSON.parse(msg.data); } catch (e) { return; }
         if (event.type === "hello" || event.type === "pong") return;
+        // A busy agency's events arrive several to a frame, in order (dispatch/consumers.py).
+        if (event.type === "batch") {
+          (Array.isArray(event.events) ? event.events : []).forEach((e) => this.onEvent(e));
+          return;
+        }
         this.onEvent(event);
       };
       ws.onclose = (e) => {

@@ -7,6 +7,7 @@ travel through the same websocket and channel layer production uses.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.utils import timezone
@@ -239,6 +240,64 @@ def test_console_shows_reconnecting_then_resyncs_a_change_made_while_offline(
     outage.end()
     page.wait_for_selector("#conn[data-state=live]", timeout=LIVE * 2)
     page.locator(f"#queue-table tr:has-text('{missed.number}')").wait_for(timeout=LIVE)
+
+
+class BatchingSocket:
+    """The console's websocket routed through Playwright, holding back ``call_created`` events
+    until ``size`` have come and handing them to the page as one batch frame, as the server does
+    for a busy agency (dispatch/consumers.py) when events come close enough together."""
+
+    def __init__(self, page, size: int) -> None:
+        self.size, self.held, self.batches = size, [], 0
+        page.route_web_socket("**/ws/dispatch/", self._route)
+
+    def _route(self, ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_server(message) -> None:
+            frame = json.loads(message)
+            # The server may have batched some already; its frames are taken apart here.
+            for event in frame["events"] if frame.get("type") == "batch" else [frame]:
+                if event.get("type") != "call_created":
+                    ws.send(json.dumps(event))
+                    continue
+                self.held.append(event)
+                if len(self.held) == self.size:
+                    ws.send(json.dumps({"type": "batch", "events": self.held}))
+                    self.held, self.batches = [], self.batches + 1
+
+        server.on_message(from_server)
+
+
+def test_a_batch_frame_of_new_calls_shows_every_call_without_a_board_re_read(
+    new_page, cast, agency
+):
+    page = new_page(viewport={"width": 1600, "height": 900})
+    sign_in(page, "dispatcher1", TEST_PASSWORD)
+    batching = BatchingSocket(page, size=3)
+    page.goto("/console/")
+    page.wait_for_selector("#conn[data-state=live]")
+    board_reads: list[str] = []
+    page.on("request", lambda r: board_reads.append(r.url) if "snapshot.json" in r.url else None)
+
+    # Logged by another dispatcher through the API, so the server pushes them.
+    UserFactory(username="dispatcher2", roles=["dispatcher"], agency=agency)
+    other = _console(new_page, "dispatcher2")
+    numbers = other.evaluate(
+        """async () => {
+            const made = [];
+            for (const n of [1, 2, 3]) {
+                const r = await window.Beacon.api("POST", "/api/v1/calls/",
+                    {call_type: "WELFARE", address: n + " Batch Row", narrative: "batch"});
+                made.push(r.data.number);
+            }
+            return made;
+        }"""
+    )
+    for number in numbers:
+        page.locator(f"#queue-table tr:has-text('{number}')").wait_for(timeout=LIVE)
+    assert batching.batches == 1
+    assert board_reads == []  # each event of the batch applied in place
 
 
 def test_a_dispatcher_who_loses_a_race_is_told_and_sees_the_current_state(new_page, cast, agency):

@@ -245,7 +245,7 @@ async def test_group_events_skip_channels_connection_clean_up_but_page_frames_ke
     assert hops == ["hop"]
 
 
-async def test_a_batch_of_events_is_checked_and_forwarded_one_frame_each_in_order(
+async def test_a_batch_of_events_is_checked_each_and_forwarded_in_one_frame_in_order(
     cast, agency, other_agency, sockets
 ):
     from dispatch.realtime import agency_group
@@ -253,16 +253,18 @@ async def test_a_batch_of_events_is_checked_and_forwarded_one_frame_each_in_orde
     console = await sockets(cast["dispatcher"])
     mine = [{"type": "call_updated", "call_id": n, "agency_id": agency.pk} for n in (1, 2)]
     foreign = {"type": "call_updated", "call_id": 3, "agency_id": other_agency.pk}
-    await get_channel_layer().group_send(
-        agency_group(agency.pk),
-        {
-            "type": "beacon.event",
-            "group": agency_group(agency.pk),
-            "events": [mine[0], foreign, mine[1]],
-        },
-    )
-    assert await console.receive_json_from(timeout=2) == mine[0]
+
+    async def send(events: list[dict[str, Any]]) -> None:
+        message = {"type": "beacon.event", "group": agency_group(agency.pk), "events": events}
+        await get_channel_layer().group_send(agency_group(agency.pk), message)
+
+    await send([mine[0], foreign, mine[1]])
+    assert await console.receive_json_from(timeout=2) == {"type": "batch", "events": mine}
+    assert await console.receive_nothing(timeout=0.3)
+    # One event left after the checks goes as a plain frame; none left sends nothing.
+    await send([foreign, mine[1]])
     assert await console.receive_json_from(timeout=2) == mine[1]
+    await send([foreign])
     assert await console.receive_nothing(timeout=0.3)
 
 
@@ -297,10 +299,9 @@ async def test_a_unit_event_reaches_the_units_device_once(cast, agency, sockets)
         lambda: services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=cast["dispatcher"])
     )
 
-    received = [await device.receive_json_from(timeout=2)]
+    received = unpack(await device.receive_json_from(timeout=2))
     await writer.outcome()
-    while not await device.receive_nothing(timeout=0.3):
-        received.append(await device.receive_json_from())
+    received += await drain(device)
     kinds = [e["type"] for e in received]
     assert kinds.count("unit_assigned") == 1, kinds
     assert "call_updated" in kinds
@@ -308,10 +309,16 @@ async def test_a_unit_event_reaches_the_units_device_once(cast, agency, sockets)
     assert (assigned["unit_id"], assigned["call_id"]) == (unit.pk, call.pk)
 
 
+def unpack(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events in one frame: a batch frame carries several (static/js/beacon.js)."""
+    return frame["events"] if frame.get("type") == "batch" else [frame]
+
+
 async def drain(comm: Any) -> list[dict[str, Any]]:
+    """Every event received until the socket falls quiet, batch frames unpacked."""
     received = []
     while not await comm.receive_nothing(timeout=0.3):
-        received.append(await comm.receive_json_from())
+        received += unpack(await comm.receive_json_from())
     return received
 
 

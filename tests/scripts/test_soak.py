@@ -55,6 +55,14 @@ def test_routes_group_requests_by_endpoint():
     assert soak.route_of("POST", "/api/v1/calls/123/close/") == "POST /api/v1/calls/{id}/close/"
 
 
+def test_a_batch_frame_is_read_as_its_events_in_order():
+    one = {"type": "call_created", "call_id": 1}
+    two = {"type": "call_updated", "call_id": 1}
+    assert soak.unpack_frame(one) == [one]
+    assert soak.unpack_frame({"type": "batch", "events": [one, "junk", two]}) == [one, two]
+    assert soak.unpack_frame(["not", "a", "frame"]) == []
+
+
 def test_latency_summary_is_in_milliseconds():
     s = soak.latency_summary([0.010, 0.020, 0.030])
     assert (s["n"], s["p50"], s["max"]) == (3, 20.0, 30.0)
