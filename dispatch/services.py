@@ -387,6 +387,11 @@ def call_create(
             "A call with this external id already exists.", field="external_id"
         ) from None
     _event(call, CallEventKind.CREATED, actor, text=f"{call_type.code} P{prio}", at=received)
+    # Pushes and webhooks go out after commit; prepared before the audit append, which holds the
+    # chain lock every audited write waits for until this transaction ends (the webhook lookup
+    # is a query).
+    realtime.publish_call("call_created", call)
+    realtime.emit_call_webhook("call.created", call)
     audit.record(
         action=AuditAction.CREATE,
         actor=actor,
@@ -401,8 +406,6 @@ def call_create(
             ],
         },
     )
-    realtime.publish_call("call_created", call)
-    realtime.emit_call_webhook("call.created", call)
     return call
 
 
@@ -723,6 +726,12 @@ def _set_call_status(
             **({"disposition": disposition.code} if disposition else {}),
         },
     )
+    # Before the audit append, as in call_create: these read the database (open units, webhooks).
+    realtime.publish_call(
+        "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
+    )
+    if status == CallStatus.CLOSED:
+        realtime.emit_call_webhook("call.closed", call)
     changes = {"status": [old, status]}
     if disposition is not None:
         changes["disposition"] = [None, disposition.code]
@@ -732,17 +741,17 @@ def _set_call_status(
         obj=call,
         details={"changes": changes},
     )
-    realtime.publish_call(
-        "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
-    )
-    if status == CallStatus.CLOSED:
-        realtime.emit_call_webhook("call.closed", call)
 
 
-def _release_units(call: Call, actor: Any) -> None:
-    """Clear every open assignment of a call and make those units available."""
+def _open_assignments(call: Call) -> list[CallAssignment]:
+    return list(call.assignments.select_related("unit").filter(cleared_at__isnull=True))
+
+
+def _release_units(call: Call, actor: Any, assignments: list[CallAssignment] | None = None) -> None:
+    """Clear every open assignment of a call (or ``assignments``, read earlier in this
+    transaction) and make those units available."""
     now = timezone.now()
-    for assignment in call.assignments.select_related("unit").filter(cleared_at__isnull=True):
+    for assignment in _open_assignments(call) if assignments is None else assignments:
         assignment.cleared_at = now
         assignment.save(update_fields=["cleared_at"])
         unit = assignment.unit
@@ -812,10 +821,14 @@ def _move_locked_call(
             field="status",
             current=call_state(call),
         )
+    ending = status in (CallStatus.CLEARED, CallStatus.CANCELLED, CallStatus.CLOSED)
+    # Read before the status change: its audit append takes the chain lock, and a query after it
+    # keeps every other audited write waiting longer (the call is locked, so nothing changes).
+    assignments = _open_assignments(call) if ending else []
     # Closing a pending call (advice by phone, a duplicate) is allowed by the lifecycle.
     _set_call_status(call, status, actor, note=note, disposition=disposition)
-    if status in (CallStatus.CLEARED, CallStatus.CANCELLED, CallStatus.CLOSED):
-        _release_units(call, actor)
+    if ending:
+        _release_units(call, actor, assignments)
 
 
 def call_close(

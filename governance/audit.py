@@ -8,7 +8,7 @@ too (``AuditEventQuerySet``); the chain is what shows it when someone with owner
 anyway.
 
 ``record`` writes in the caller's transaction: the event commits or rolls back with the change it
-describes. Appends are serialised (see ``_lock_chain``) so two writers cannot fork the chain.
+describes. Appends are serialised (see ``_lock_chain_and_read_head``) so two writers cannot fork the chain.
 """
 
 from __future__ import annotations
@@ -42,10 +42,12 @@ HASH_VERSION = 1
 # Key of the PostgreSQL transaction-level advisory lock that serialises appends (any constant
 # works, as long as nothing else in the database uses it; this one is "BEACAUD1" in ASCII).
 CHAIN_LOCK_KEY = 0x4245414341554431
-# No parameters, so the three statements go in one round trip; the key is the constant above.
+# No parameters, so the statements go in one round trip; the key is the constant above. The
+# last one reads the head the new event links to (see ``_lock_chain_and_read_head``).
+_CHAIN_HEAD_SQL = "SELECT seq, hash FROM governance_auditevent ORDER BY seq DESC LIMIT 1"
 _CHAIN_LOCK_SQL = (
     "SET CONSTRAINTS ALL IMMEDIATE; SET CONSTRAINTS ALL DEFERRED; "
-    f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)})"
+    f"SELECT pg_advisory_xact_lock({int(CHAIN_LOCK_KEY)}); {_CHAIN_HEAD_SQL}"
 )
 
 MAX_USER_AGENT = 256
@@ -254,13 +256,16 @@ def label(obj: Any) -> str:
 # --- appending -------------------------------------------------------------------------------
 
 
-def _lock_chain() -> None:
-    """Serialise appends until the caller's transaction ends.
+def _lock_chain_and_read_head() -> tuple[int, str] | None:
+    """Serialise appends until the caller's transaction ends; the chain's head (seq, hash).
 
     PostgreSQL: a transaction-level advisory lock, so the head read next is the committed head
-    and no other writer appends until this transaction commits or rolls back. SQLite: the
-    connection opens transactions with BEGIN IMMEDIATE (settings), which already holds the one
-    write lock. In both, ``seq`` being unique is the last line: a fork fails instead of forming.
+    and no other writer appends until this transaction commits or rolls back. Lock and read go in
+    one round trip: every other audited write waits while this one holds the lock, and under
+    load each round trip taken while holding it is also a wait for the interpreter lock on the
+    way back (the soak saw intake queue behind the chain). SQLite: the connection opens
+    transactions with BEGIN IMMEDIATE (settings), which already holds the one write lock. In
+    both, ``seq`` being unique is the last line: a fork fails instead of forming.
 
     PostgreSQL also runs the transaction's pending foreign-key checks first. Django's foreign
     keys are checked at COMMIT, and a check waits for any row lock that excludes FOR KEY SHARE;
@@ -269,9 +274,15 @@ def _lock_chain() -> None:
     here, such a wait happens before the chain lock is taken. The checks then go back to deferred
     (every constraint of this project is INITIALLY DEFERRED or not deferrable).
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_CHAIN_LOCK_SQL)
+    if connection.vendor != "postgresql":
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        return (head[0], head[1]) if head else None
+    with connection.cursor() as cursor:
+        cursor.execute(_CHAIN_LOCK_SQL)
+        while cursor.nextset():  # to the last statement's result: the head
+            pass
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def record(
@@ -329,10 +340,9 @@ def record(
     # No savepoint inside a caller's transaction: a failed append fails that transaction anyway,
     # and the two extra round trips would be taken while holding the chain lock.
     with transaction.atomic(savepoint=False):
-        _lock_chain()
-        head = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        fields["seq"] = head["seq"] + 1 if head else 1
-        fields["prev_hash"] = head["hash"] if head else GENESIS_HASH
+        head = _lock_chain_and_read_head()
+        fields["seq"] = head[0] + 1 if head else 1
+        fields["prev_hash"] = head[1] if head else GENESIS_HASH
         # Taken under the lock, so times never run backwards along the chain on one clock.
         fields["at"] = timezone.now()
         return AuditEvent.objects.create(
