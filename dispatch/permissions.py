@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from beacon_core.errors import NotFoundError
 from dispatch.choices import CALLER_FIELDS, CallEventKind
@@ -140,10 +140,13 @@ def access_unit_status_write(user: Any, unit_id: Any) -> Unit:
 
 def access_unit_position_write(user: Any, unit_id: Any) -> Unit:
     """The unit whose AVL the user may post: field staff only for units they are assigned to."""
-    unit = _access(units_visible_to(user), unit_id, user, Category.UNIT, False)
+    # Whether the user is signed to it comes with the unit (a device posts every few seconds).
+    signed = Unit.users.through.objects.filter(unit_id=OuterRef("pk"), user_id=user.pk)
+    units = units_visible_to(user).annotate(user_is_signed=Exists(signed))
+    unit = _access(units, unit_id, user, Category.UNIT, False)
     if not can(user, Action.CREATE, Category.AVL):
         raise PermissionDenied("Not allowed to post positions.")
-    if not user.is_superuser and not unit.users.filter(pk=user.pk).exists():
+    if not user.is_superuser and not unit.user_is_signed:
         raise PermissionDenied("You are not signed to this unit.")
     return unit
 

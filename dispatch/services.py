@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from beacon_core.errors import ConflictError, DomainError, NotFoundError
@@ -1092,12 +1093,44 @@ def _optional_number(value: Any, index: int, name: str) -> float | None:
     return number
 
 
+def _insert_skipping_duplicates(model: Any, objs: Sequence[Any], batch: int = 500) -> int:
+    """Insert ``objs``, skipping any a unique constraint already holds; how many were inserted.
+
+    ``bulk_create(ignore_conflicts=True)`` does the same but does not say how many rows it
+    wrote; the database's row count of ``INSERT ... ON CONFLICT DO NOTHING`` does (PostgreSQL
+    and SQLite alike).
+    """
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch):
+            chunk = objs[start : start + batch]
+            params = [
+                f.get_db_prep_save(f.pre_save(obj, add=True), connection)
+                for obj in chunk
+                for f in fields
+            ]
+            # Only the model's own table and column names are formatted in; values are parameters.
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608  # nosec B608
+                f"{', '.join([row_sql] * len(chunk))} ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(sql, params)
+            inserted += max(cursor.rowcount, 0)
+    return inserted
+
+
 def unit_positions_record(
-    *, unit_id: int, positions: Iterable[Mapping[str, Any]]
+    *, unit_id: int, positions: Iterable[Mapping[str, Any]], unit: Unit | None = None
 ) -> dict[str, int]:
     """Store a batch of AVL fixes (idempotent per fix time) and move the unit to the newest one.
 
-    Returns counts of fixes ``stored`` and ``duplicates`` (already stored).
+    Returns counts of fixes ``stored`` and ``duplicates`` (already stored). ``unit``: the unit
+    as the caller has just read it (its agency and status go into the move event), to save
+    reading it again.
     """
     # Not audited, on purpose: every signed-in device posts a batch every few seconds, so even
     # one event per batch would outnumber all other events and hold the chain lock (serialising
@@ -1137,40 +1170,33 @@ def unit_positions_record(
         )
     if not rows:
         return {"stored": 0, "duplicates": 0}
-    with transaction.atomic():
-        unit = Unit.objects.select_for_update(no_key=True).filter(pk=unit_id).first()
-        if unit is None:
-            raise DomainError("No such unit.", field="unit")
-        # Counted over this batch's fix times only (the unique (unit, recorded_at) index), not
-        # the unit's whole history: that grew with every fix and made each post slower. The
-        # unit's row lock above keeps another batch for the unit from landing in between.
-        times = {r.recorded_at for r in rows}
-        already = UnitPosition.objects.filter(unit_id=unit_id, recorded_at__in=times).count()
-        UnitPosition.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        stored = len(times) - already
-        newest = max(rows, key=lambda r: r.recorded_at)
-        if unit.position_at is None or newest.recorded_at > unit.position_at:
-            unit.latitude, unit.longitude = newest.latitude, newest.longitude
-            unit.heading, unit.speed, unit.position_at = (
-                newest.heading,
-                newest.speed,
-                newest.recorded_at,
-            )
-            for name, cell in h3_cells(newest.latitude, newest.longitude).items():
-                setattr(unit, name, cell)
-            unit.save(
-                update_fields=[
-                    "latitude",
-                    "longitude",
-                    "heading",
-                    "speed",
-                    "position_at",
-                    "h3_r7",
-                    "h3_r9",
-                    "h3_r11",
-                ]
-            )
-            realtime.publish_unit_moved(unit)
+    newest = max(rows, key=lambda r: r.recorded_at)
+    moved = {
+        "latitude": newest.latitude,
+        "longitude": newest.longitude,
+        "heading": newest.heading,
+        "speed": newest.speed,
+        "position_at": newest.recorded_at,
+        **h3_cells(newest.latitude, newest.longitude),
+    }
+    # No row lock: the insert counts what it stored itself (a fix already stored for its time is
+    # skipped by the unique index), and the unit moves only if this batch's newest fix is newer
+    # than the one it shows, in one conditional update. Every device posts every few seconds,
+    # and the lock, count and re-read this replaces were three round trips of each post.
+    if unit is None:
+        unit = Unit.objects.only("agency_id", "status").filter(pk=unit_id).first()
+    if unit is None:
+        raise DomainError("No such unit.", field="unit")
+    try:
+        with transaction.atomic():
+            stored = _insert_skipping_duplicates(UnitPosition, rows)
+            newer = Q(position_at__isnull=True) | Q(position_at__lt=newest.recorded_at)
+            if Unit.objects.filter(newer, pk=unit_id).update(**moved):
+                for name, value in moved.items():
+                    setattr(unit, name, value)
+                realtime.publish_unit_moved(unit)
+    except IntegrityError:  # the unit was deleted since it was read
+        raise DomainError("No such unit.", field="unit") from None
     return {"stored": stored, "duplicates": len(rows) - stored}
 
 

@@ -31,6 +31,10 @@ class GovernanceConfig(AppConfig):
         from governance.access_facts import connect_signals
 
         connect_signals()
+        # And API tokens' accounts, shared for a minute (beacon_core/api/authentication.py).
+        from beacon_core.api.authentication import connect_signals as connect_token_signals
+
+        connect_token_signals()
         # Same for the retention policies (migration 0006): a flushed database gets the defaults.
         post_migrate.connect(
             _seed_retention_policies, sender=self, dispatch_uid="beacon_seed_retention"

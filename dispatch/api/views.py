@@ -475,7 +475,9 @@ class UnitViewSet(mixins.ListModelMixin, DispatchViewSet):
         if isinstance(payload, list):
             payload = {"positions": payload}
         data = validated(s.PositionBatchInput, payload)
-        result = services.unit_positions_record(unit_id=unit.pk, positions=data["positions"])
+        result = services.unit_positions_record(
+            unit_id=unit.pk, positions=data["positions"], unit=unit
+        )
         return Response(s.PositionBatchResultSerializer(result).data)
 
 

@@ -7,6 +7,7 @@ conflicts for the others, no duplicates and no deadlocks.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -213,3 +214,26 @@ def test_a_writer_holding_a_call_and_one_pointing_at_it_both_append_to_the_audit
 
     assert results == [("ok", "closed"), ("ok", "pointed")]
     assert audit.verify_chain().intact
+
+
+def test_a_batch_posted_twice_at_once_is_stored_once_and_the_unit_shows_the_newest_fix(agency):
+    """A device re-sending a batch while the first post is still running (a lost reply): the
+    counts add up exactly and the unit ends at the newest fix, with no lock to serialise them."""
+    unit = UnitFactory(agency=agency)
+    start = timezone.now() - dt.timedelta(minutes=5)
+    batch = [
+        {
+            "recorded_at": start + dt.timedelta(seconds=i),
+            "latitude": 29.4 + i / 1000,
+            "longitude": -98.5,
+            "heading": None,
+        }
+        for i in range(50)
+    ]
+    results = race([lambda: services.unit_positions_record(unit_id=unit.pk, positions=batch)] * 4)
+    assert [r[0] for r in results] == ["ok"] * 4, results
+    assert sum(r[1]["stored"] for r in results) == 50
+    assert sum(r[1]["duplicates"] for r in results) == 150
+    unit.refresh_from_db()
+    assert unit.position_at == batch[-1]["recorded_at"]
+    assert unit.latitude == batch[-1]["latitude"]
