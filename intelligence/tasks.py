@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery.signals import worker_ready
+from django.conf import settings
 from django.utils import timezone
 
 from beacon_core.db_maintenance import planner_statistics_refresh
@@ -20,6 +21,10 @@ from governance.models import Agency
 from intelligence import runners, services
 
 logger = logging.getLogger(__name__)
+# The worker name of runs made by embedded mode's one process (its beat thread, or "Run now" in a
+# request): only one such process serves a database, so at its start any run under this name
+# still "running" died with the previous process (``fail_runs_lost_by_embedded_process``).
+EMBEDDED_WORKER = "embedded"
 
 
 def _parse_as_of(as_of_iso: str | None) -> dt.datetime:
@@ -51,9 +56,20 @@ def run_analysis(
         as_of=_parse_as_of(as_of_iso),
         agency=agency,
         task_id=self.request.id or "",
-        worker="" if self.request.is_eager else (self.request.hostname or ""),
+        worker=_worker_name(self.request),
     )
     return run.pk
+
+
+def _worker_name(request: Any) -> str:
+    if request.is_eager:
+        return EMBEDDED_WORKER if settings.EMBEDDED else ""
+    return request.hostname or ""
+
+
+def fail_runs_lost_by_embedded_process() -> int:
+    """Embedded mode starting: fail the runs its killed predecessor left "running"."""
+    return services.analysis_runs_fail_lost(worker=EMBEDDED_WORKER)
 
 
 @worker_ready.connect

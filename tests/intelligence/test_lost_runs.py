@@ -12,7 +12,12 @@ from governance.models import Agency
 from intelligence import services
 from intelligence.choices import RunStatus
 from intelligence.models import AnalysisRun
-from intelligence.tasks import _fail_runs_lost_by_previous_process, run_analysis
+from intelligence.tasks import (
+    EMBEDDED_WORKER,
+    _fail_runs_lost_by_previous_process,
+    fail_runs_lost_by_embedded_process,
+    run_analysis,
+)
 
 pytestmark = pytest.mark.django_db
 AS_OF = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -64,10 +69,30 @@ def test_a_restarted_worker_fails_only_its_own_running_runs(agency: Agency) -> N
     assert services.analysis_runs_fail_lost(worker="") == 0
 
 
-def test_the_task_records_its_id_and_no_worker_when_run_in_process(agency: Agency) -> None:
+def test_the_task_records_its_id_and_no_worker_when_run_in_process(
+    agency: Agency, settings
+) -> None:
+    settings.EMBEDDED = False  # production, a command running the task in its own process
     result = run_analysis.apply(
         kwargs={"kind": "hotspots", "agency_id": agency.pk, "as_of_iso": AS_OF.isoformat()},
         task_id="in-process-1",
     )
     run = AnalysisRun.objects.get(pk=result.get())
     assert (run.task_id, run.worker) == ("in-process-1", "")
+
+
+def test_embedded_mode_names_its_runs_and_fails_those_its_last_process_left(
+    agency: Agency, settings
+) -> None:
+    settings.EMBEDDED = True
+    result = run_analysis.apply(
+        kwargs={"kind": "hotspots", "agency_id": agency.pk, "as_of_iso": AS_OF.isoformat()}
+    )
+    assert AnalysisRun.objects.get(pk=result.get()).worker == EMBEDDED_WORKER
+    killed = _running(agency, worker=EMBEDDED_WORKER)
+    celery_run = _running(agency, worker="w1@host")
+    assert fail_runs_lost_by_embedded_process() == 1
+    killed.refresh_from_db()
+    celery_run.refresh_from_db()
+    assert (killed.status, killed.error) == (RunStatus.FAILED, services.LOST_ON_RESTART)
+    assert celery_run.status == RunStatus.RUNNING

@@ -51,6 +51,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Beacon {mode}; database: {db}")
         self.stdout.write(f"Listening on http://{options['host']}:{options['port']}/")
         if workers == 1:
+            if settings.EMBEDDED:
+                from intelligence.tasks import fail_runs_lost_by_embedded_process
+
+                # Before the beat starts anything: runs still "running" died with the last process.
+                if lost := fail_runs_lost_by_embedded_process():
+                    self.stdout.write(
+                        f"Marked {lost} analysis run(s) the last process left failed."
+                    )
             if start_embedded_beat():
                 self.stdout.write("Scheduled jobs: embedded beat running in this process.")
             uvicorn.run(
