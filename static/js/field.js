@@ -49,7 +49,15 @@
 
   async function setStatus(unitId, status) {
     const r = await api("POST", `${config.urls.api}units/${unitId}/status/`, { status });
-    if (!r.ok) { const box = document.getElementById(`unit-errors-${unitId}`); if (box) box.textContent = errorText(r.data); return; }
+    if (!r.ok) {
+      const message = errorText(r.data);
+      // 409: the unit or its call changed elsewhere (a dispatcher cleared it, another device):
+      // show what it is now, then say why the button did nothing (the redraw empties the box).
+      if (r.status === 409) await refresh();
+      const box = document.getElementById(`unit-errors-${unitId}`);
+      if (box) box.textContent = message;
+      return;
+    }
     await refresh();
   }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.utils import timezone
@@ -198,7 +199,8 @@ class SocketOutage:
     def __init__(self, page) -> None:
         self.down = False
         self.routes = []
-        page.route_web_socket("**/ws/dispatch/", self._route)
+        # Any query string too: the field page asks for ?feed=field.
+        page.route_web_socket(re.compile(r"/ws/dispatch/"), self._route)
 
     def _route(self, ws) -> None:
         if self.down:
@@ -381,3 +383,40 @@ def test_an_avl_fix_moves_the_unit_on_the_console_without_a_board_re_read(new_pa
     )
     markers.wait_for(timeout=LIVE)
     assert board_reads == []
+
+
+def test_a_phone_whose_unit_was_cleared_elsewhere_is_told_and_shows_the_current_state(
+    new_page, cast, agency
+):
+    """The push that would have redrawn the phone is lost (socket down); its next tap answers
+    409, and the page shows the unit as it is now with the reason, not the stale call."""
+    unit = UnitFactory(agency=agency, call_sign="2B20")
+    unit.users.add(cast["field"])
+    call = services.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="THEFT"),
+        address="12 Gone Street",
+        latitude=29.43,
+        longitude=-98.49,
+    )
+    services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=cast["dispatcher"])
+    phone = new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    sign_in(phone, "field1", TEST_PASSWORD)
+    outage = SocketOutage(phone)
+    phone.goto("/field/")
+    phone.locator(f"#current-call-{unit.pk}").wait_for(timeout=LIVE)
+    outage.cut()
+    phone.wait_for_selector("#conn[data-state=reconnecting]")
+
+    services.call_close(
+        call_id=call.pk,
+        actor=cast["dispatcher"],
+        disposition=Disposition.objects.get(code="ADVISED"),
+    )
+    phone.locator("button[data-status=en_route]").tap()
+
+    errors = phone.locator(f"#unit-errors-{unit.pk}")
+    errors.filter(has_text="cannot go from available").wait_for(timeout=LIVE)
+    assert phone.locator(f"#current-call-{unit.pk}").count() == 0
+    assert "No call assigned." in phone.locator(".unit-card").inner_text()
