@@ -112,14 +112,24 @@ def patterns_run(request: HttpRequest) -> JsonResponse:
         "agency_id": user_agency_id(request.user),
         "as_of_iso": timezone.now().isoformat(),
     }
+    in_place = bool(tasks.run_analysis.app.conf.task_always_eager)
     try:
         result = tasks.run_analysis.apply_async(kwargs=kwargs)
         if not isinstance(result, EagerResult):
             return JsonResponse({"queued": True, "kind": kind}, status=202)
         run_id = result.get()  # re-raises the run's error when eager errors do not propagate
     except Exception:
-        # Eager mode: the service has recorded the failed run and announced it. Production: the
-        # broker refused the message. Either way, say so instead of a 500.
+        if not in_place:
+            # Production: the broker (Redis) refused the message; nothing started or was recorded.
+            logger.warning("analysis %s not queued: the broker is unreachable", kind, exc_info=True)
+            return JsonResponse(
+                {
+                    "detail": "The job queue cannot be reached, so the run did not start. "
+                    "Try again in a minute."
+                },
+                status=503,
+            )
+        # Embedded mode: the run itself failed; the service recorded it and announced it.
         logger.exception("analysis %s failed to run", kind)
         run = selectors.run_queryset(user=request.user).filter(kind=kind).first()
         return JsonResponse(

@@ -218,7 +218,8 @@
       // 202: a worker runs it; the finished-run event updates this line and the data.
       if (res.data.queued) { $("run-status").textContent = `Queued: ${KIND_LABELS[res.data.kind] || res.data.kind}…`; return; }
       const run = res.data.run;
-      if (run) $("run-status").textContent = `Run #${run.id} ${run.kind} ${run.status}` + (run.counts && run.counts.created !== undefined ? `: ${run.counts.created} new, ${run.counts.updated} updated, ${run.counts.expired} expired` : "");
+      const summary = run ? `Run #${run.id} ${run.kind} ${run.status}` + (run.counts && run.counts.created !== undefined ? `: ${run.counts.created} new, ${run.counts.updated} updated, ${run.counts.expired} expired` : "") : "";
+      $("run-status").textContent = [res.data.detail, summary].filter(Boolean).join(" ");
     });
   }
 

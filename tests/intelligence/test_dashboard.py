@@ -306,6 +306,50 @@ def test_with_a_broker_run_now_queues_the_run_for_a_worker(cast, agency, monkeyp
     assert call["kwargs"]["kind"] == "hotspots" and call["kwargs"]["agency_id"] == agency.pk
 
 
+def test_run_now_with_the_broker_unreachable_says_so_with_503(cast, agency, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kombu.exceptions import OperationalError
+
+    from config.celery import app
+    from intelligence import tasks
+    from intelligence.models import AnalysisRun
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = False  # production: a broker in front of the workers
+
+    def refused(**_: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.run_analysis, "apply_async", refused)
+    try:
+        response = signed_in(cast["analyst"]).post(
+            RUN, {"kind": "hotspots"}, content_type="application/json"
+        )
+    finally:
+        app.conf.task_always_eager = before
+    assert response.status_code == 503
+    assert "job queue cannot be reached" in response.json()["detail"]
+    assert not AnalysisRun.objects.exists()
+
+
+@pytest.mark.usefixtures("eager")
+def test_a_run_that_fails_in_place_is_reported_with_its_failed_run(
+    cast, agency, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from intelligence import runners
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("analysis blew up")
+
+    monkeypatch.setitem(runners.RUNNERS, "hotspots", broken)
+    response = signed_in(cast["analyst"]).post(
+        RUN, {"kind": "hotspots"}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["detail"] == "The run failed."
+    assert body["run"]["status"] == "failed" and body["run"]["kind"] == "hotspots"
+
+
 @pytest.mark.usefixtures("eager")
 def test_an_analyst_runs_an_analysis_for_their_agency(cast, agency, planted) -> None:  # type: ignore[no-untyped-def]
     from intelligence.models import AnalysisRun
