@@ -25,6 +25,7 @@ from rest_framework import mixins, viewsets
 from rest_framework import status as http_status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -332,7 +333,15 @@ class CallViewSet(mixins.ListModelMixin, DispatchViewSet):
             400: OpenApiResponse(description="purpose or recipient missing (named)."),
         },
     )
-    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    # JSON only: the call page's form is a browser navigation (Accept: text/html), which got
+    # DRF's browsable page saved as the .json attachment.
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=None,
+        renderer_classes=[JSONRenderer],
+    )
     def eido(self, request: Request, pk: str | None = None) -> Response:
         """What the user may see of the call, as an EIDO for another CAD (docs/eido.md)."""
         call = access_call(request.user, pk)

@@ -150,3 +150,32 @@ def test_exports_from_the_three_pages_download_parse_refuse_a_blank_purpose_and_
     ):
         assert label in text, label
     assert text.count(PURPOSE) == 5
+
+
+def test_eido_export_of_a_call_refuses_a_blank_purpose_on_the_page_then_downloads(
+    new_page, cast, agency
+):  # type: ignore[no-untyped-def]
+    call = services.call_create(
+        agency=agency,
+        actor=cast["dispatcher"],
+        call_type=CallType.objects.get(code="THEFT"),
+        address="77 Transfer Road",
+        latitude=29.43,
+        longitude=-98.49,
+    )
+    page = new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    sign_in(page, "supervisor1", TEST_PASSWORD)
+    page.goto(f"/calls/{call.pk}/")
+    page.locator("summary:has-text('Export EIDO')").click()
+    purpose = page.locator("input[name=purpose]")
+    purpose.fill("   ")
+    page.fill("input[name=recipient]", "County CAD")
+    page.click("button:has-text('Export EIDO')")
+    assert purpose.evaluate("(e) => e.validity.patternMismatch")
+    assert page.url.endswith(f"/calls/{call.pk}/")  # still the page, not the API's JSON
+
+    purpose.fill(PURPOSE)
+    with page.expect_download() as info:
+        page.click("button:has-text('Export EIDO')")
+    document = json.loads(Path(info.value.path()).read_text())
+    assert call.number in json.dumps(document)
