@@ -52,9 +52,15 @@ def _embedded(container: Any) -> bytes | None:
     if container is None:
         return None
     alert = container.find(f".//{{{CAP_NS}}}alert")
-    if alert is None:
-        return None
-    return etree.tostring(alert, encoding="UTF-8", xml_declaration=True)
+    if alert is not None:
+        return etree.tostring(alert, encoding="UTF-8", xml_declaration=True)
+    # Some publishers escape the alert into the content's text (``type="text"`` or "html",
+    # ``&lt;alert xmlns=...&gt;``) instead of embedding it as XML. The text is handed on as its
+    # own document and parsed as hardened as any alert (``parser.parse_alert``).
+    text = (container.text or "").strip()
+    if text.startswith("<") and CAP_NS in text:
+        return text.encode("utf-8")
+    return None
 
 
 def _atom_link(entry: Any, base: str) -> str:

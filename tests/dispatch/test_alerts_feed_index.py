@@ -146,6 +146,45 @@ def test_an_atom_index_lists_links_and_embedded_alerts() -> None:
     assert len({e.key for e in served.entries}) == len(served.entries)
 
 
+def test_an_alert_escaped_into_atom_content_text_is_read_as_its_own_document() -> None:
+    from xml.sax.saxutils import escape
+
+    from dispatch.alerts.parser import parse_alert
+
+    index = f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:test:escaped</id><title>t</title>
+  <updated>2026-11-25T09:00:00Z</updated>
+  <entry><id>urn:test:e1</id><title>Escaped</title><updated>2026-11-25T09:00:00Z</updated>
+    <content type="text">{escape(_embedded(EMBEDDED))}</content></entry>
+  <entry><id>urn:test:e2</id><title>Prose</title><updated>2026-11-25T09:00:00Z</updated>
+    <content type="text">Storms &lt;b&gt;likely&lt;/b&gt; tonight.</content></entry>
+</feed>""".encode()
+    entries = {
+        e.title: e for e in feed_index.read_feed(index, base_url="http://p.example/").entries
+    }
+    assert entries["Prose"].embedded is None
+    alert = parse_alert(entries["Escaped"].embedded)
+    assert alert.identifier == "KSTO1055887203"
+
+
+def test_an_alert_escaped_into_atom_content_is_refused_when_it_carries_a_doctype() -> None:
+    from xml.sax.saxutils import escape
+
+    from dispatch.alerts.parser import parse_alert
+
+    bomb = (
+        '<!DOCTYPE alert [<!ENTITY a "aaaaaaaaaa">]>'
+        '<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>&a;</identifier></alert>'
+    )
+    index = f"""<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:x</id><title>t</title>
+  <updated>2026-11-25T09:00:00Z</updated><entry><id>urn:e</id><title>Bomb</title>
+  <updated>2026-11-25T09:00:00Z</updated><content type="text">{escape(bomb)}</content></entry>
+</feed>""".encode()
+    [entry] = feed_index.read_feed(index, base_url="http://p.example/").entries
+    with pytest.raises(CapError):
+        parse_alert(entry.embedded)
+
+
 def test_an_rss_index_prefers_the_cap_enclosure() -> None:
     served = feed_index.read_feed(rss("http://p.example"), base_url="http://p.example/rss")
     assert served.kind == "rss"
