@@ -249,8 +249,9 @@ def unit_moves() -> Coalescer:
 
 
 class UnitMovePayload(TypedDict):
+    # Position only: status changes travel as their own events (unit_status_changed), and the
+    # AVL post that moves a unit does not lock or re-read it.
     unit_id: int
-    status: str
     latitude: float | None
     longitude: float | None
     heading: float | None
@@ -261,7 +262,6 @@ def publish_unit_moved(unit: Any) -> None:
     """Queue the unit's new position for its agency's next ``units_moved`` batch."""
     item: UnitMovePayload = {
         "unit_id": unit.pk,
-        "status": unit.status,
         "latitude": unit.latitude,
         "longitude": unit.longitude,
         "heading": unit.heading,

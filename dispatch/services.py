@@ -1129,8 +1129,8 @@ def unit_positions_record(
     """Store a batch of AVL fixes (idempotent per fix time) and move the unit to the newest one.
 
     Returns counts of fixes ``stored`` and ``duplicates`` (already stored). ``unit``: the unit
-    as the caller has just read it (its agency and status go into the move event), to save
-    reading it again.
+    as the caller has just read it (its agency addresses the move event), to save reading it
+    again.
     """
     # Not audited, on purpose: every signed-in device posts a batch every few seconds, so even
     # one event per batch would outnumber all other events and hold the chain lock (serialising
@@ -1184,11 +1184,14 @@ def unit_positions_record(
     # than the one it shows, in one conditional update. Every device posts every few seconds,
     # and the lock, count and re-read this replaces were three round trips of each post.
     if unit is None:
-        unit = Unit.objects.only("agency_id", "status").filter(pk=unit_id).first()
+        unit = Unit.objects.only("agency_id").filter(pk=unit_id).first()
     if unit is None:
         raise DomainError("No such unit.", field="unit")
     try:
         with transaction.atomic():
+            # In time order: two overlapping batches then take the unique index's row locks in
+            # the same order and cannot deadlock each other.
+            rows.sort(key=lambda r: r.recorded_at)
             stored = _insert_skipping_duplicates(UnitPosition, rows)
             newer = Q(position_at__isnull=True) | Q(position_at__lt=newest.recorded_at)
             if Unit.objects.filter(newer, pk=unit_id).update(**moved):

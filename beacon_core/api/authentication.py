@@ -4,27 +4,32 @@ DRF's ``TokenAuthentication`` looks the token and its user up in the database fo
 Devices post a position every few seconds and dispatchers write calls many times a minute, so in
 the soak that lookup was one query of every API request. In production mode the account a token
 belongs to is kept in the shared cache (Redis) for at most ``BEACON_ACCESS_CACHE_S`` seconds
-(60), under a key derived from a hash of the token (the cache never holds a usable secret).
+(60). The cache holds neither the token (the entry's key is a hash of it, and the ``Token`` is
+rebuilt in memory) nor the password hash (deferred, read from the database if ever needed).
 
-Revoking still applies to the next request: deleting a token, or saving its user (deactivating,
-for one), drops the cached entry at once and again after the change commits (a request that
-read the old row in between could otherwise store it back). What signals cannot see, a bulk
-``update()`` or SQL typed into the database, applies within the lifetime. Embedded mode (a cache
-per process) and a lifetime of 0 read the database every time, as DRF does.
+Revoking applies to the next request: each account has a *generation* in the cache, replaced
+when one of its tokens is saved or deleted and when the account is saved or deleted
+(deactivating it, for one), at the change and again after it commits. An entry is used only
+under the generation it was read with, and that generation is taken before the database read,
+so a request that read the account just before a revocation cannot store a copy that outlives
+it. What signals cannot see (a bulk ``update()``, SQL typed into the database, a generation lost
+while Redis was down) applies within the lifetime. Embedded mode (a cache per process) and a
+lifetime of 0 read the database every time, as DRF does.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-
-_PREFIX = "auth:token:"
 
 
 def _lifetime() -> int:
@@ -33,55 +38,80 @@ def _lifetime() -> int:
     return max(0, int(getattr(settings, "BEACON_ACCESS_CACHE_S", 60)))
 
 
-def _key(token_key: str) -> str:
-    return _PREFIX + hashlib.sha256(token_key.encode()).hexdigest()
+def token_cache_key(token_key: str) -> str:
+    return "auth:token:" + hashlib.sha256(token_key.encode()).hexdigest()
+
+
+def _generation_key(user_id: int) -> str:
+    return f"auth:user-generation:{user_id}"
 
 
 class CachedTokenAuthentication(TokenAuthentication):
-    """``TokenAuthentication`` with the token's row (and its user) shared for a short while."""
+    """``TokenAuthentication`` with the token's account shared for a short while."""
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         lifetime = _lifetime()
         if not lifetime:
             return super().authenticate_credentials(key)
-        cache_key = _key(key)
-        token = cache.get(cache_key)
-        if not isinstance(token, Token) or token.key != key:
-            # Unknown or inactive: DRF's answer (401 naming the reason); nothing is cached.
-            user, token = super().authenticate_credentials(key)
-            cache.set(cache_key, token, timeout=lifetime)
-            return user, token
-        return token.user, token
+        entry_key = token_cache_key(key)
+        entry = cache.get(entry_key)
+        if isinstance(entry, tuple) and len(entry) == 3:
+            user_id, generation, user = entry
+            if generation is not None and cache.get(_generation_key(user_id)) == generation:
+                return user, Token(key=key, user=user)
+        return self._read_and_share(key, entry_key, lifetime)
+
+    def _read_and_share(self, key: str, entry_key: str, lifetime: int) -> tuple[Any, Any]:
+        token = Token.objects.select_related("user").defer("user__password").filter(key=key).first()
+        if token is None:  # DRF's answers, word for word; nothing is cached for them
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        # The account's generation, then its row again: a revocation that commits in between
+        # replaces the generation, so what is stored below is never used.
+        generation_key = _generation_key(token.user_id)
+        cache.add(generation_key, secrets.token_hex(8), timeout=None)
+        generation = cache.get(generation_key)
+        token = Token.objects.select_related("user").defer("user__password").filter(key=key).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        if generation is not None:  # None: the cache is unreachable; nothing to share
+            # select_related left the token on the user (its reverse accessor): not in the cache.
+            token.user._state.fields_cache.clear()
+            cache.set(entry_key, (token.user_id, generation, token.user), timeout=lifetime)
+        return token.user, Token(key=key, user=token.user)
 
 
-def forget_token(token_key: str) -> None:
-    """Drop a token's cached copy now and after the current transaction commits."""
-    if not _lifetime():
+def account_changed(user_id: int | None) -> None:
+    """Make every cached copy of this account stale, now and after the transaction commits."""
+    if not _lifetime() or user_id is None:
         return
-    cache_key = _key(token_key)
-    cache.delete(cache_key)
-    transaction.on_commit(lambda: cache.delete(cache_key))
+    generation_key = _generation_key(user_id)
+
+    def replace() -> None:
+        cache.set(generation_key, secrets.token_hex(8), timeout=None)
+
+    replace()
+    transaction.on_commit(replace)
 
 
 def _token_changed(sender: Any, instance: Token, **_: Any) -> None:
-    forget_token(instance.key)
+    account_changed(instance.user_id)
 
 
 def _user_changed(sender: Any, instance: Any, **_: Any) -> None:
-    if not _lifetime():
-        return
-    for key in Token.objects.filter(user_id=instance.pk).values_list("key", flat=True):
-        forget_token(key)
+    account_changed(instance.pk)
 
 
 def connect_signals() -> None:
-    """Forget a token's cached account when the token or its user changes."""
+    """Replace an account's generation when one of its tokens or the account itself changes."""
     from django.contrib.auth import get_user_model
-    from django.db.models.signals import post_delete, post_save, pre_delete
+    from django.db.models.signals import post_delete, post_save
 
     post_save.connect(_token_changed, sender=Token, dispatch_uid="beacon_token_cache_save")
     post_delete.connect(_token_changed, sender=Token, dispatch_uid="beacon_token_cache_delete")
     user = get_user_model()
     post_save.connect(_user_changed, sender=user, dispatch_uid="beacon_token_cache_user")
-    # Before: the user's token rows are deleted with them (cascade), and found no more after.
-    pre_delete.connect(_user_changed, sender=user, dispatch_uid="beacon_token_cache_user_del")
+    post_delete.connect(_user_changed, sender=user, dispatch_uid="beacon_token_cache_user_del")

@@ -10,6 +10,7 @@ cap, DOCTYPE refused unread, no entities, no network) as ``parser.parse_alert``.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -23,6 +24,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 CAP_MIME = "application/cap+xml"
 # Atom link relations that point at the entry's content (RFC 4287 4.2.7.2; no rel = alternate).
 _CONTENT_RELS = ("alternate", "related")
+_XML_DECLARATION = re.compile(r"^<\?xml[^>]*\?>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +60,19 @@ def _embedded(container: Any) -> bytes | None:
     # ``&lt;alert xmlns=...&gt;``) instead of embedding it as XML. The text is handed on as its
     # own document and parsed as hardened as any alert (``parser.parse_alert``).
     text = (container.text or "").strip()
-    if text.startswith("<") and CAP_NS in text:
-        return text.encode("utf-8")
-    return None
+    if not text.startswith("<") or CAP_NS not in text:
+        return None
+    # The text is Unicode already: its own declaration would name an encoding it no longer has.
+    document = _XML_DECLARATION.sub("", text, count=1).lstrip().encode("utf-8")
+    try:
+        refuse_doctype(document)
+    except CapError:
+        return document  # an alert all the same; importing it refuses it with the reason
+    try:
+        root = etree.fromstring(document, xml_parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return None  # not a document of its own (e.g. escaped markup in prose): use the link
+    return document if root.tag == f"{{{CAP_NS}}}alert" else None
 
 
 def _atom_link(entry: Any, base: str) -> str:

@@ -73,7 +73,10 @@
         if (event.type === "hello" || event.type === "pong") return;
         // A busy agency's events arrive several to a frame, in order (dispatch/consumers.py).
         if (event.type === "batch") {
-          (Array.isArray(event.events) ? event.events : []).forEach((e) => this.onEvent(e));
+          // Each on its own: a page handler that throws on one must not drop the rest.
+          for (const e of Array.isArray(event.events) ? event.events : []) {
+            try { this.onEvent(e); } catch (err) { console.error(err); }
+          }
           return;
         }
         this.onEvent(event);

@@ -151,6 +151,8 @@ def test_an_alert_escaped_into_atom_content_text_is_read_as_its_own_document() -
 
     from dispatch.alerts.parser import parse_alert
 
+    latin = _embedded(EMBEDDED).replace("<headline>", "<headline>Montréal ", 1)
+    latin = '<?xml version="1.0" encoding="ISO-8859-1"?>' + latin
     index = f"""<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><id>urn:test:escaped</id><title>t</title>
   <updated>2026-11-25T09:00:00Z</updated>
@@ -158,6 +160,11 @@ def test_an_alert_escaped_into_atom_content_text_is_read_as_its_own_document() -
     <content type="text">{escape(_embedded(EMBEDDED))}</content></entry>
   <entry><id>urn:test:e2</id><title>Prose</title><updated>2026-11-25T09:00:00Z</updated>
     <content type="text">Storms &lt;b&gt;likely&lt;/b&gt; tonight.</content></entry>
+  <entry><id>urn:test:e3</id><title>Rendered</title><updated>2026-11-25T09:00:00Z</updated>
+    <link href="/cap/e3.xml" type="application/cap+xml"/>
+    <content type="html">{escape("<pre>" + escape(_embedded(EMBEDDED)) + "</pre>")}</content></entry>
+  <entry><id>urn:test:e4</id><title>Latin</title><updated>2026-11-25T09:00:00Z</updated>
+    <content type="text">{escape(latin)}</content></entry>
 </feed>""".encode()
     entries = {
         e.title: e for e in feed_index.read_feed(index, base_url="http://p.example/").entries
@@ -165,6 +172,11 @@ def test_an_alert_escaped_into_atom_content_text_is_read_as_its_own_document() -
     assert entries["Prose"].embedded is None
     alert = parse_alert(entries["Escaped"].embedded)
     assert alert.identifier == "KSTO1055887203"
+    # An HTML rendering of the alert is not the alert: its CAP link is fetched instead.
+    assert entries["Rendered"].embedded is None
+    assert entries["Rendered"].link == "http://p.example/cap/e3.xml"
+    # A declared encoding goes with the declaration: the text is Unicode already.
+    assert "Montréal" in parse_alert(entries["Latin"].embedded).infos[0].headline
 
 
 def test_an_alert_escaped_into_atom_content_is_refused_when_it_carries_a_doctype() -> None:
