@@ -62,26 +62,28 @@ class CachedTokenAuthentication(TokenAuthentication):
         return self._read_and_share(key, entry_key, lifetime)
 
     def _read_and_share(self, key: str, entry_key: str, lifetime: int) -> tuple[Any, Any]:
-        token = Token.objects.select_related("user").defer("user__password").filter(key=key).first()
-        if token is None:  # DRF's answers, word for word; nothing is cached for them
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = _active_token(key)
         # The account's generation, then its row again: a revocation that commits in between
         # replaces the generation, so what is stored below is never used.
         generation_key = _generation_key(token.user_id)
         cache.add(generation_key, secrets.token_hex(8), timeout=None)
         generation = cache.get(generation_key)
-        token = Token.objects.select_related("user").defer("user__password").filter(key=key).first()
-        if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token = _active_token(key)
         if generation is not None:  # None: the cache is unreachable; nothing to share
             # select_related left the token on the user (its reverse accessor): not in the cache.
             token.user._state.fields_cache.clear()
             cache.set(entry_key, (token.user_id, generation, token.user), timeout=lifetime)
         return token.user, Token(key=key, user=token.user)
+
+
+def _active_token(key: str) -> Token:
+    """The token with its user (password hash left unread); DRF's refusals, word for word."""
+    token = Token.objects.select_related("user").defer("user__password").filter(key=key).first()
+    if token is None:
+        raise exceptions.AuthenticationFailed(_("Invalid token."))
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+    return token
 
 
 def account_changed(user_id: int | None) -> None:
