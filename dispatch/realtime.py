@@ -138,13 +138,27 @@ class CallEventPayload(TypedDict):
     row: dict[str, Any]
 
 
-def publish_call(kind: Literal["call_created", "call_updated", "call_closed"], call: Any) -> None:
-    """Tell consoles a call changed, with its queue row; detail they fetch through the API."""
+def publish_call(
+    kind: Literal["call_created", "call_updated", "call_closed"],
+    call: Any,
+    open_assignments: list[Any] | None = None,
+) -> None:
+    """Tell consoles a call changed, with its queue row; detail they fetch through the API.
+
+    ``open_assignments``: the call's open assignments (units loaded), when the writer has just
+    read them on the locked call; otherwise they are read here.
+    """
     from dispatch.board import call_row
 
     # Read inside the writer's transaction, so a unit just assigned is included and one just
     # cleared is not (it hears of that as a unit event).
-    units = [] if kind == "call_created" else _open_units(call)
+    if kind == "call_created":
+        units = []
+    elif open_assignments is not None:
+        ordered = sorted(open_assignments, key=lambda a: (a.assigned_at, a.pk))
+        units = [(a.unit_id, a.unit.call_sign) for a in ordered]
+    else:
+        units = _open_units(call)
     payload: CallEventPayload = {
         "type": kind,
         "call_id": call.pk,

@@ -689,9 +689,16 @@ def call_attach(
 
 
 def _set_call_status(
-    call: Call, status: str, actor: Any, *, note: str = "", disposition: Disposition | None = None
+    call: Call,
+    status: str,
+    actor: Any,
+    *,
+    note: str = "",
+    disposition: Disposition | None = None,
+    open_assignments: list[CallAssignment] | None = None,
 ) -> None:
-    """Move a locked call to ``status`` if the lifecycle allows it."""
+    """Move a locked call to ``status`` if the lifecycle allows it (``open_assignments``: its
+    open assignments, when the caller has just read them)."""
     if status == call.status:
         return
     if status not in CALL_TRANSITIONS.get(call.status, frozenset()):
@@ -729,7 +736,9 @@ def _set_call_status(
     )
     # Before the audit append, as in call_create: these read the database (open units, webhooks).
     realtime.publish_call(
-        "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated", call
+        "call_closed" if status in TERMINAL_CALL_STATUSES else "call_updated",
+        call,
+        open_assignments,
     )
     if status == CallStatus.CLOSED:
         realtime.emit_call_webhook("call.closed", call)
@@ -825,10 +834,12 @@ def _move_locked_call(
     ending = status in (CallStatus.CLEARED, CallStatus.CANCELLED, CallStatus.CLOSED)
     # Read before the status change: its audit append takes the chain lock, and a query after it
     # keeps every other audited write waiting longer (the call is locked, so nothing changes).
-    assignments = _open_assignments(call) if ending else []
+    assignments = _open_assignments(call) if ending else None
     # Closing a pending call (advice by phone, a duplicate) is allowed by the lifecycle.
-    _set_call_status(call, status, actor, note=note, disposition=disposition)
-    if ending:
+    _set_call_status(
+        call, status, actor, note=note, disposition=disposition, open_assignments=assignments
+    )
+    if assignments is not None:
         _release_units(call, actor, assignments)
 
 

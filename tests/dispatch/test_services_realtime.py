@@ -132,3 +132,37 @@ def test_a_broken_channel_layer_does_not_fail_the_write(
         call = create(agency, cast["dispatcher"])
     assert Call.objects.filter(pk=call.pk).exists()
     assert core_realtime.publish_now("any", {"type": "x"}) is False
+
+
+def test_cancelling_a_call_tells_the_units_on_it_from_one_read_of_its_assignments(
+    cast, agency, published, django_capture_on_commit_callbacks
+):
+    """The units the cancel releases are read once on the locked call: the release and the
+    event (its row and its unit groups) use that read, in the order the units were assigned."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dispatcher = cast["dispatcher"]
+    first, second = UnitFactory(agency=agency), UnitFactory(agency=agency)
+    call = create(agency, dispatcher)
+    for unit in (first, second):
+        services.unit_assign(call_id=call.pk, unit_id=unit.pk, actor=dispatcher)
+    published.clear()
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        services.call_set_status(call_id=call.pk, actor=dispatcher, status="cancelled")
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and 'FROM "dispatch_callassignment"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+    closed = [(g, e) for g, e in published if e["type"] == "call_closed"]
+    assert [g for g, _ in closed] == [
+        agency_group(agency.pk),
+        unit_group(first.pk),
+        unit_group(second.pk),
+    ]
+    assert closed[0][1]["row"]["units"] == [first.call_sign, second.call_sign]
